@@ -1,0 +1,102 @@
+//! `mosaic config show`: the effective value of every key, where it came from, and
+//! secrets redacted.
+
+use clap::Command;
+use mosaic_plugin_api::sdk::config::{self, ValueSource};
+use mosaic_plugin_api::sdk::output::Table;
+use serde_json::Value;
+
+use crate::app::App;
+use crate::builtins::config::{declared_keys, display_value};
+use crate::builtins::fail;
+use crate::dispatch::{lookup_env, EnvOverrides};
+
+/// Declares the command.
+pub fn command() -> Command {
+    Command::new("show")
+        .about("Show every configuration value, its source, secrets redacted")
+        .long_about(
+            "Show the effective value of every key the installed plugins declare, and \
+             of every other key in config.json, with where it came from (env, \
+             config.json or default). Secrets are shown as <redacted>.",
+        )
+        .after_help("Examples:\n  mosaic config show\n  mosaic config show --json")
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, inner) in map {
+                let full = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&full, inner, out);
+            }
+        }
+        _ if !prefix.is_empty() => out.push((prefix.to_string(), value.clone())),
+        _ => {}
+    }
+}
+
+/// Prints the values.
+pub fn run(app: &App, json: bool, overrides: &EnvOverrides) -> i32 {
+    let file = match config::load(&app.dirs.config) {
+        Ok(file) => file,
+        Err(error) => return fail(format!("{error:#}")),
+    };
+    let declared = declared_keys(app);
+    let mut rows: Vec<(String, Option<Value>, String, bool)> = Vec::new();
+    for spec in &declared {
+        let resolved = config::resolve(spec, None, |key| lookup_env(overrides, key), &file);
+        let (value, source) = match resolved {
+            Some((value, source)) => (Some(value), source.to_string()),
+            None => (None, "unset".to_string()),
+        };
+        rows.push((spec.key.clone(), value, source, spec.secret));
+    }
+    let mut undeclared = Vec::new();
+    flatten("", &file, &mut undeclared);
+    for (key, value) in undeclared {
+        if !declared.iter().any(|spec| spec.key == key) {
+            rows.push((key, Some(value), ValueSource::File.to_string(), false));
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let shown = |value: &Option<Value>, secret: bool| match (value, secret) {
+        (Some(_), true) => Value::String("<redacted>".to_string()),
+        (Some(value), false) => value.clone(),
+        (None, _) => Value::Null,
+    };
+    if json {
+        let object: serde_json::Map<String, Value> = rows
+            .iter()
+            .map(|(key, value, source, secret)| {
+                (
+                    key.clone(),
+                    serde_json::json!({"value": shown(value, *secret), "source": source}),
+                )
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&object).unwrap_or_default()
+        );
+        return 0;
+    }
+    if rows.is_empty() {
+        println!("No configuration values. Set one with `mosaic config set KEY VALUE`.");
+        return 0;
+    }
+    let mut table = Table::new(&["key", "value", "source"]);
+    for (key, value, source, secret) in &rows {
+        let text = match shown(value, *secret) {
+            Value::Null => "-".to_string(),
+            other => display_value(&other),
+        };
+        table.add_row([key.clone(), text, source.clone()]);
+    }
+    print!("{}", table.render());
+    0
+}

@@ -1,0 +1,90 @@
+//! `mosaic plugins doctor`: the search path and every plugin problem in full, with
+//! what to do about it. Exits 1 when there is a problem, so scripts can check.
+
+use clap::{ArgMatches, Command};
+
+use crate::app::App;
+use crate::registry::Status;
+
+/// Declares the command.
+pub fn command() -> Command {
+    Command::new("doctor")
+        .about("Explain every plugin problem in full, with the fix")
+        .long_about(
+            "Show the plugin search path and explain every plugin that is not working: \
+             not a library, built for another API version, requiring another host \
+             version, writable by others, or shadowed by another command. Exits 1 if \
+             any problem was found.",
+        )
+}
+
+fn fix_for(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "",
+        Status::Shadowed => "rename the plugin's command, or remove the plugin that comes first (`mosaic plugins remove NAME`)",
+        Status::Incompatible => "rebuild the plugin against this host's mosaic-plugin-api, or install a matching version",
+        Status::Untrusted => "fix the permissions as shown, or remove the file",
+        Status::Broken => "remove the file, or replace it with a working build of the plugin",
+    }
+}
+
+/// Prints the report.
+pub fn run(app: &App, _matches: &ArgMatches, json: bool) -> i32 {
+    let problems: Vec<_> = app.registry.problems().collect();
+    if json {
+        let value = serde_json::json!({
+            "search_path": app.registry.dirs.iter().map(|report| serde_json::json!({
+                "path": report.dir.path,
+                "origin": report.dir.origin,
+                "exists": report.exists,
+                "untrusted": report.untrusted,
+                "error": report.error,
+            })).collect::<Vec<_>>(),
+            "problems": problems.iter().map(|record| serde_json::json!({
+                "name": record.name,
+                "path": record.path,
+                "status": record.status.as_str(),
+                "problem": record.problem,
+                "detail": record.detail,
+                "fix": fix_for(record.status),
+            })).collect::<Vec<_>>(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+        return i32::from(!problems.is_empty());
+    }
+    println!("Plugin search path (first wins):");
+    for report in &app.registry.dirs {
+        let state = match (&report.error, &report.untrusted, report.exists) {
+            (Some(error), _, _) => format!("unreadable: {error}"),
+            (None, Some(reason), _) => format!("UNTRUSTED: {reason}"),
+            (None, None, true) => "ok".to_string(),
+            (None, None, false) => "does not exist".to_string(),
+        };
+        println!(
+            "  {:<20} {} ({state})",
+            report.dir.origin,
+            report.dir.path.display()
+        );
+    }
+    let healthy = app.registry.plugins.len() - problems.len();
+    println!();
+    println!("{healthy} plugin(s) ok, {} with problems.", problems.len());
+    for record in &problems {
+        println!();
+        println!("{} — {}", record.name, record.status.as_str());
+        println!("  file:    {}", record.path.display());
+        if let Some(problem) = &record.problem {
+            println!("  problem: {problem}");
+        }
+        if let Some(detail) = &record.detail {
+            for line in detail.lines() {
+                println!("  detail:  {line}");
+            }
+        }
+        println!("  fix:     {}", fix_for(record.status));
+    }
+    i32::from(!problems.is_empty())
+}

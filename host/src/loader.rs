@@ -1,0 +1,284 @@
+//! Loading a plugin library and asking it for its manifest, with every way that can
+//! fail turned into a classified, explained outcome.
+//!
+//! Libraries are opened with `lib_header_from_path` + `init_root_module` (never
+//! abi_stable's `load_from_file`, which caches the first module per type and would
+//! hand every later caller the first plugin). `init_root_module` checks the
+//! `mosaic-plugin-api` version and the type layouts; on top of that the plugin's
+//! declared host requirement is checked here. Libraries are never unloaded, and each
+//! is opened at most once per process.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use abi_stable::library::{lib_header_from_path, LibraryError};
+use abi_stable::std_types::RResult;
+use mosaic_plugin_api::{Manifest, PluginModRef, API_VERSION};
+use serde::{Deserialize, Serialize};
+
+/// The version of this host binary.
+pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What loading a plugin file found out. Cached by path, size and mtime.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum LoadOutcome {
+    /// A valid plugin.
+    Loaded {
+        /// The `mosaic-plugin-api` version it was built against.
+        api_version: String,
+        /// Its manifest, validated.
+        manifest: Manifest,
+    },
+    /// A plugin this host cannot use: other ABI version, other layout, or a host
+    /// requirement this version does not meet.
+    Incompatible {
+        /// The API version it was built against, when known.
+        api_version: Option<String>,
+        /// One line: what is wrong and the fix.
+        reason: String,
+        /// The full explanation for `plugins doctor`.
+        detail: String,
+    },
+    /// Not a usable plugin: not a library, no root module, a panic or invalid JSON in
+    /// its manifest.
+    Broken {
+        /// One line.
+        reason: String,
+        /// The full explanation for `plugins doctor`.
+        detail: String,
+    },
+}
+
+static OPENED: Mutex<Option<HashMap<PathBuf, PluginModRef>>> = Mutex::new(None);
+
+fn remember(path: &Path, module: PluginModRef) {
+    let mut opened = OPENED.lock().unwrap_or_else(|poison| poison.into_inner());
+    opened
+        .get_or_insert_with(HashMap::new)
+        .insert(path.to_path_buf(), module);
+}
+
+fn already_opened(path: &Path) -> Option<PluginModRef> {
+    let opened = OPENED.lock().unwrap_or_else(|poison| poison.into_inner());
+    opened.as_ref().and_then(|map| map.get(path).copied())
+}
+
+fn version_text(version: abi_stable::sabi_types::VersionNumber) -> String {
+    format!("{}.{}.{}", version.major, version.minor, version.patch)
+}
+
+fn api_series(version: &str) -> String {
+    let parts: Vec<&str> = version.split('.').collect();
+    if parts.first() == Some(&"0") && parts.len() > 1 {
+        format!("0.{}", parts[1])
+    } else {
+        parts.first().copied().unwrap_or(version).to_string()
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or("").trim().to_string()
+}
+
+/// Opens the library (once per process) and returns its root module.
+pub fn open_module(path: &Path) -> Result<(PluginModRef, String), LoadOutcome> {
+    let header = lib_header_from_path(path).map_err(|error| classify(path, error, None))?;
+    let api_version = header
+        .version_strings()
+        .parsed()
+        .map(version_text)
+        .unwrap_or_else(|_| "unknown".to_string());
+    if let Some(module) = already_opened(path) {
+        return Ok((module, api_version));
+    }
+    let module = header
+        .init_root_module::<PluginModRef>()
+        .map_err(|error| classify(path, error, Some(api_version.clone())))?;
+    remember(path, module);
+    Ok((module, api_version))
+}
+
+fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> LoadOutcome {
+    let file = path.display();
+    match error {
+        LibraryError::OpenError { err, .. } => LoadOutcome::Broken {
+            reason: "not a loadable library".to_string(),
+            detail: format!("{file} could not be opened as a shared library: {err}"),
+        },
+        LibraryError::GetSymbolError { err, .. } => LoadOutcome::Broken {
+            reason: "not a mosaic plugin (no plugin root module exported)".to_string(),
+            detail: format!(
+                "{file} is a shared library but does not export a mosaic plugin ({err}); \
+                 a plugin calls `mosaic_plugin_api::export_plugin!(YourPlugin)`"
+            ),
+        },
+        LibraryError::IncompatibleVersionNumber {
+            expected_version,
+            actual_version,
+            ..
+        } => {
+            let actual = version_text(actual_version);
+            let expected = version_text(expected_version);
+            let reason = format!(
+                "built against mosaic-plugin-api {actual}, this host uses {expected}; \
+                 rebuild it against mosaic-plugin-api {}",
+                api_series(&expected)
+            );
+            LoadOutcome::Incompatible {
+                api_version: Some(actual),
+                detail: format!("{file}: {reason}"),
+                reason,
+            }
+        }
+        LibraryError::AbiInstability(error) => {
+            let reason = format!(
+                "its mosaic-plugin-api types differ from this host's {API_VERSION} \
+                 (layout check failed); rebuild it against mosaic-plugin-api {}",
+                api_series(API_VERSION)
+            );
+            LoadOutcome::Incompatible {
+                api_version,
+                detail: format!("{file}: {reason}\n{error}"),
+                reason,
+            }
+        }
+        LibraryError::InvalidAbiHeader(_) | LibraryError::InvalidCAbi { .. } => {
+            let reason = format!(
+                "built with an incompatible abi_stable; rebuild it against mosaic-plugin-api {}",
+                api_series(API_VERSION)
+            );
+            LoadOutcome::Incompatible {
+                api_version,
+                detail: format!("{file}: {reason}\n{error}"),
+                reason,
+            }
+        }
+        other => {
+            let text = other.to_string();
+            LoadOutcome::Broken {
+                reason: first_line(&text),
+                detail: format!("{file}: {text}"),
+            }
+        }
+    }
+}
+
+/// Loads a plugin file and reads, parses and checks its manifest.
+pub fn probe(path: &Path) -> LoadOutcome {
+    let (module, api_version) = match open_module(path) {
+        Ok(opened) => opened,
+        Err(outcome) => return outcome,
+    };
+    let manifest_fn = module.manifest();
+    let json = match manifest_fn() {
+        RResult::ROk(json) => json.into_string(),
+        RResult::RErr(message) => {
+            return LoadOutcome::Broken {
+                reason: format!("manifest failed: {}", first_line(message.as_str())),
+                detail: format!("{}: manifest failed: {}", path.display(), message.as_str()),
+            }
+        }
+    };
+    let manifest: Manifest = match serde_json::from_str(&json) {
+        Ok(manifest) => manifest,
+        Err(error) => return LoadOutcome::Broken {
+            reason: format!("invalid manifest JSON: {error}"),
+            detail: format!(
+                "{}: the manifest is not valid JSON for mosaic-plugin-api {API_VERSION}: {error}\n\
+                     manifest text: {}",
+                path.display(),
+                json.chars().take(400).collect::<String>()
+            ),
+        },
+    };
+    if let Err(problem) = validate_manifest(&manifest) {
+        return LoadOutcome::Broken {
+            reason: format!("invalid manifest: {problem}"),
+            detail: format!("{}: invalid manifest: {problem}", path.display()),
+        };
+    }
+    if let Err(reason) = check_host_requirement(&manifest) {
+        return LoadOutcome::Incompatible {
+            api_version: Some(api_version),
+            detail: format!("{}: {reason}", path.display()),
+            reason,
+        };
+    }
+    LoadOutcome::Loaded {
+        api_version,
+        manifest,
+    }
+}
+
+/// Whether this host's version meets the plugin's declared requirement.
+pub fn check_host_requirement(manifest: &Manifest) -> Result<(), String> {
+    let requirement = semver::VersionReq::parse(&manifest.host_requirement).map_err(|error| {
+        format!(
+            "host requirement `{}` is not a semver requirement: {error}",
+            manifest.host_requirement
+        )
+    })?;
+    let host = semver::Version::parse(HOST_VERSION).expect("the host version is semver");
+    if requirement.matches(&host) {
+        Ok(())
+    } else {
+        Err(format!(
+            "requires mosaic {}, this is mosaic {HOST_VERSION}; install a version of the \
+             `{}` plugin built for mosaic {HOST_VERSION}, or a mosaic that matches",
+            manifest.host_requirement, manifest.name
+        ))
+    }
+}
+
+fn valid_word(word: &str) -> bool {
+    !word.is_empty()
+        && word.len() <= 64
+        && word
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && word
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Checks what the host relies on: names are plain lowercase words, the version is
+/// semver, commands have names, argument names are unique per command.
+pub fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
+    if !valid_word(&manifest.name) {
+        return Err(format!(
+            "plugin name `{}` must be lowercase letters, digits, `-` or `_`",
+            manifest.name
+        ));
+    }
+    semver::Version::parse(&manifest.version)
+        .map_err(|error| format!("version `{}` is not semver: {error}", manifest.version))?;
+    fn check_command(command: &mosaic_plugin_api::CommandSpec, path: &str) -> Result<(), String> {
+        if !valid_word(&command.name) {
+            return Err(format!(
+                "command name `{path}{}` is not a plain lowercase word",
+                command.name
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for arg in &command.args {
+            if arg.name.is_empty() || !names.insert(arg.name.as_str()) {
+                return Err(format!(
+                    "command `{path}{}` has an empty or repeated argument name `{}`",
+                    command.name, arg.name
+                ));
+            }
+        }
+        let nested = format!("{path}{} ", command.name);
+        command
+            .subcommands
+            .iter()
+            .try_for_each(|sub| check_command(sub, &nested))
+    }
+    manifest
+        .commands
+        .iter()
+        .try_for_each(|command| check_command(command, ""))
+}

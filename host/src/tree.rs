@@ -1,0 +1,97 @@
+//! The one clap command tree: the host's built-ins plus every mounted plugin
+//! command, so help, usage errors, suggestions and completions are uniform.
+
+use clap::{Arg, ArgAction, Command};
+use mosaic_plugin_api::cli::command_from_spec;
+use mosaic_plugin_api::{Mount, API_VERSION};
+
+use crate::builtins;
+use crate::known_plugins::KNOWN_COMMANDS;
+use crate::loader::HOST_VERSION;
+use crate::registry::Registry;
+
+const ABOUT: &str = "Run and manage AI coding agents on your own machines";
+
+const LONG_ABOUT: &str = "Run and manage AI coding agents on your own machines.\n\n\
+Every feature of mosaic is a plugin: a library in the plugin search path that adds \
+commands to this tree. `mosaic plugins list` shows what is installed and where.";
+
+/// Builds the full command tree for this run.
+pub fn build(registry: &Registry) -> Command {
+    let mut root = Command::new("mosaic")
+        .version(format!("{HOST_VERSION} (plugin API {API_VERSION})"))
+        .about(ABOUT)
+        .long_about(LONG_ABOUT)
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .args(global_args());
+    let mut config_group = builtins::config::command();
+    for (_, spec) in registry.mounted() {
+        match spec.mount {
+            Mount::Top => root = root.subcommand(command_from_spec(spec)),
+            Mount::Config => config_group = config_group.subcommand(command_from_spec(spec)),
+        }
+    }
+    root = root
+        .subcommand(config_group)
+        .subcommand(builtins::plugins::command())
+        .subcommand(builtins::completions::command());
+    let missing = missing_first_party(registry);
+    if !missing.is_empty() {
+        root = root.after_help(format!(
+            "Not installed: {} (install with `scripts/install.sh --plugins NAME` or \
+             `mosaic plugins install FILE`).",
+            missing.join(", ")
+        ));
+    }
+    root
+}
+
+fn missing_first_party(registry: &Registry) -> Vec<String> {
+    KNOWN_COMMANDS
+        .iter()
+        .filter(|(words, _)| {
+            let (mount, name) = match words {
+                [name] => (Mount::Top, *name),
+                [_, name] => (Mount::Config, *name),
+                _ => return false,
+            };
+            registry.owner(mount, name).is_none()
+        })
+        .map(|(words, plugin)| format!("`{}` ({plugin} plugin)", words.join(" ")))
+        .collect()
+}
+
+fn global_args() -> Vec<Arg> {
+    vec![
+        Arg::new("verbose")
+            .short('v')
+            .long("verbose")
+            .action(ArgAction::Count)
+            .global(true)
+            .help("More output on stderr (-vv for debug); MOSAIC_LOG=debug also works"),
+        Arg::new("quiet")
+            .short('q')
+            .long("quiet")
+            .action(ArgAction::SetTrue)
+            .global(true)
+            .conflicts_with("verbose")
+            .help("Only errors on stderr"),
+        Arg::new("json")
+            .long("json")
+            .action(ArgAction::SetTrue)
+            .global(true)
+            .help("Print one JSON document on stdout (list and status commands)"),
+        Arg::new("no_color")
+            .long("no-color")
+            .action(ArgAction::SetTrue)
+            .global(true)
+            .help("No colour (also NO_COLOR=1)"),
+        Arg::new("plugin_dir")
+            .long("plugin-dir")
+            .value_name("DIR")
+            .action(ArgAction::Append)
+            .global(true)
+            .help("Search DIR for plugins first (repeatable)"),
+    ]
+}

@@ -1,0 +1,249 @@
+//! From declarative [`CommandSpec`]s to `clap` commands, and from parsed `clap`
+//! matches back to an [`Invocation`].
+//!
+//! The host uses this to build its one command tree; the test harness uses the same
+//! code, so a plugin tested in-process parses exactly as it will under `mosaic`.
+
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use serde_json::{Map, Value};
+
+use crate::spec::{ArgKind, ArgSpec, CommandSpec, Invocation};
+
+/// Builds the clap command for a spec (recursively).
+pub fn command_from_spec(spec: &CommandSpec) -> Command {
+    let mut command = Command::new(spec.name.clone())
+        .about(spec.about.clone())
+        .hide(spec.hidden);
+    if let Some(long_about) = &spec.long_about {
+        command = command.long_about(long_about.clone());
+    }
+    if !spec.aliases.is_empty() {
+        command = command.visible_aliases(spec.aliases.clone());
+    }
+    if !spec.examples.is_empty() {
+        command = command.after_help(examples_help(spec));
+    }
+    let has_positionals = spec.args.iter().any(|arg| arg.kind == ArgKind::Positional);
+    if spec.args.iter().any(|arg| arg.trailing) {
+        command = command.trailing_var_arg(true);
+    }
+    for arg in &spec.args {
+        command = command.arg(arg_from_spec(arg));
+    }
+    if !spec.subcommands.is_empty() {
+        command = command.subcommands(spec.subcommands.iter().map(command_from_spec));
+        if has_positionals {
+            // `hello NAME` and `hello dirs` side by side: a subcommand wins and the
+            // command's own arguments are then not required.
+            command = command
+                .args_conflicts_with_subcommands(true)
+                .subcommand_negates_reqs(true);
+        } else {
+            command = command
+                .subcommand_required(true)
+                .arg_required_else_help(true);
+        }
+    }
+    command
+}
+
+fn examples_help(spec: &CommandSpec) -> String {
+    let mut text = String::from("Examples:\n");
+    for example in &spec.examples {
+        if example.description.is_empty() {
+            text.push_str(&format!("  mosaic {}\n", example.command));
+        } else {
+            text.push_str(&format!(
+                "  # {}\n  mosaic {}\n",
+                example.description, example.command
+            ));
+        }
+    }
+    text.trim_end().to_string()
+}
+
+fn arg_from_spec(spec: &ArgSpec) -> Arg {
+    let mut arg = Arg::new(spec.name.clone())
+        .help(spec.help.clone())
+        .hide(spec.hidden);
+    match &spec.value_name {
+        Some(value_name) => arg = arg.value_name(value_name.clone()),
+        None if spec.kind != ArgKind::Flag => {
+            arg = arg.value_name(spec.name.to_uppercase().replace('-', "_"))
+        }
+        None => {}
+    }
+    match spec.kind {
+        ArgKind::Flag => {
+            arg = arg.long(spec.long_name()).action(ArgAction::SetTrue);
+            if let Some(short) = spec.short {
+                arg = arg.short(short);
+            }
+        }
+        ArgKind::Option => {
+            arg = arg.long(spec.long_name());
+            if let Some(short) = spec.short {
+                arg = arg.short(short);
+            }
+            arg = if spec.multiple {
+                arg.action(ArgAction::Append)
+            } else {
+                arg.action(ArgAction::Set)
+            };
+        }
+        ArgKind::Positional => {
+            arg = if spec.multiple || spec.trailing {
+                arg.num_args(1..).action(ArgAction::Append)
+            } else {
+                arg.action(ArgAction::Set)
+            };
+            if spec.trailing {
+                arg = arg.allow_hyphen_values(true);
+            }
+        }
+    }
+    if spec.required {
+        arg = arg.required(true);
+    }
+    if let Some(default) = &spec.default {
+        arg = arg.default_value(default.clone());
+    }
+    if let Some(env) = &spec.env {
+        arg = arg.env(env.clone());
+    }
+    if !spec.possible_values.is_empty() {
+        arg = arg.value_parser(spec.possible_values.clone());
+    }
+    for other in &spec.conflicts_with {
+        arg = arg.conflicts_with(other.clone());
+    }
+    arg
+}
+
+/// Collects the invocation for `spec`, whose matches are `matches` (the matches of
+/// the command named `spec.name`), descending into the chosen subcommand.
+pub fn invocation_from_matches(spec: &CommandSpec, matches: &ArgMatches) -> Invocation {
+    invocation_from_matches_with_env(spec, matches, &|_| None)
+}
+
+/// Like [`invocation_from_matches`], but an argument with an `env` variable that was
+/// not given on the command line takes its value from `env_overrides` when that has
+/// the variable. clap itself only sees the process environment; this is how the
+/// overrides of a host `invoke` reach arguments.
+pub fn invocation_from_matches_with_env(
+    spec: &CommandSpec,
+    matches: &ArgMatches,
+    env_overrides: &dyn Fn(&str) -> Option<String>,
+) -> Invocation {
+    let mut command = vec![spec.name.clone()];
+    let mut args = Map::new();
+    let mut current_spec = spec;
+    let mut current_matches = matches;
+    loop {
+        for arg in &current_spec.args {
+            let mut value = arg_value(arg, current_matches);
+            let from_command_line =
+                current_matches.value_source(&arg.name) == Some(ValueSource::CommandLine);
+            if let (Some(variable), false) = (&arg.env, from_command_line) {
+                if let Some(overridden) = env_overrides(variable) {
+                    value = match arg.kind {
+                        ArgKind::Flag => Value::Bool(crate::sdk::term::is_truthy(&overridden)),
+                        _ if arg.multiple => Value::Array(vec![Value::String(overridden)]),
+                        _ => Value::String(overridden),
+                    };
+                }
+            }
+            args.insert(arg.name.clone(), value);
+        }
+        let Some((name, sub_matches)) = current_matches.subcommand() else {
+            break;
+        };
+        let Some(sub_spec) = current_spec
+            .subcommands
+            .iter()
+            .find(|candidate| candidate.name == name)
+        else {
+            break;
+        };
+        command.push(sub_spec.name.clone());
+        current_spec = sub_spec;
+        current_matches = sub_matches;
+    }
+    Invocation { command, args }
+}
+
+fn arg_value(spec: &ArgSpec, matches: &ArgMatches) -> Value {
+    match spec.kind {
+        ArgKind::Flag => Value::Bool(matches.get_flag(&spec.name)),
+        _ if spec.multiple || spec.trailing => match matches.get_many::<String>(&spec.name) {
+            Some(values) => Value::Array(values.map(|value| Value::from(value.as_str())).collect()),
+            None => Value::Array(Vec::new()),
+        },
+        _ => match matches.get_one::<String>(&spec.name) {
+            Some(value) => Value::String(value.clone()),
+            None => Value::Null,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> CommandSpec {
+        CommandSpec::new("hello", "Say hello")
+            .arg(ArgSpec::positional("name", "Who").required())
+            .arg(
+                ArgSpec::option("greeting", "Word")
+                    .short('g')
+                    .default_value("Hello"),
+            )
+            .arg(ArgSpec::flag("shout", "Upper case"))
+            .subcommand(
+                CommandSpec::new("run", "Run something")
+                    .arg(ArgSpec::positional("command", "Command").trailing()),
+            )
+            .example("hello world --shout", "Shout")
+    }
+
+    #[test]
+    fn parses_positional_option_flag() {
+        let spec = sample();
+        let matches = command_from_spec(&spec)
+            .try_get_matches_from(["hello", "world", "--shout"])
+            .unwrap();
+        let invocation = invocation_from_matches(&spec, &matches);
+        assert_eq!(invocation.command, vec!["hello"]);
+        assert_eq!(invocation.value("name"), Some("world"));
+        assert_eq!(invocation.value("greeting"), Some("Hello"));
+        assert!(invocation.flag("shout"));
+    }
+
+    #[test]
+    fn trailing_args_keep_hyphens() {
+        let spec = sample();
+        let matches = command_from_spec(&spec)
+            .try_get_matches_from(["hello", "x", "run", "--", "ls", "-la"])
+            .unwrap();
+        let invocation = invocation_from_matches(&spec, &matches);
+        assert_eq!(invocation.command, vec!["hello", "run"]);
+        assert_eq!(invocation.values("command"), vec!["ls", "-la"]);
+    }
+
+    #[test]
+    fn examples_appear_in_help() {
+        let help = command_from_spec(&sample()).render_help().to_string();
+        assert!(help.contains("mosaic hello world --shout"), "{help}");
+    }
+
+    #[test]
+    fn possible_values_are_enforced() {
+        let spec = CommandSpec::new("x", "")
+            .arg(ArgSpec::option("tier", "").possible_values(&["local", "team"]));
+        let error = command_from_spec(&spec)
+            .try_get_matches_from(["x", "--tier", "nope"])
+            .unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+}

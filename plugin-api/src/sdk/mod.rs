@@ -1,0 +1,10 @@
+//! The SDK: what plugins (and the host) link statically and share, so the same
+//! plumbing is written once. Nothing here crosses the ABI.
+
+pub mod config;
+pub mod context;
+pub mod fs;
+pub mod log_forward;
+pub mod output;
+pub mod plugin;
+pub mod term;

@@ -1,0 +1,175 @@
+//! The [`Plugin`] trait and the glue behind [`crate::export_plugin!`].
+//!
+//! The glue is where the ABI meets ordinary Rust: it decodes the invocation JSON,
+//! builds a [`Context`], runs the command inside `catch_unwind` (a panic must never
+//! unwind through `extern "C"`), flushes output, and turns the outcome into the
+//! ABI's `RResult`. It also forwards the plugin's `tracing` events to the host.
+
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+use abi_stable::library::RootModule;
+use abi_stable::prefix_type::PrefixTypeTrait;
+use abi_stable::std_types::{RResult, RStr, RString};
+use anyhow::{Context as _, Result};
+
+use crate::abi::{HostContext, PluginMod, PluginModRef, RunFailure};
+use crate::sdk::context::Context;
+use crate::sdk::log_forward;
+use crate::spec::{Invocation, Manifest};
+
+/// What a plugin implements. One value is created (with `Default`) per call.
+pub trait Plugin: Default + 'static {
+    /// The plugin's name, version, host requirement and commands.
+    fn manifest(&self) -> Manifest;
+
+    /// Runs the command named by `invocation.command`; returns the exit code.
+    /// An `Err` is printed by the host as `error: …` (with its causes) and exits 1.
+    fn run(&self, context: &Context<'_>, invocation: &Invocation) -> Result<i32>;
+}
+
+thread_local! {
+    /// The message and location of the last panic on this thread, captured by our
+    /// panic hook so the host can report it in one line.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static QUIET_PANIC_HOOK: Once = Once::new();
+
+/// Replaces the default "thread panicked at" printout of this library's copy of
+/// `std` with a capture; the host prints the one-line report instead.
+fn install_panic_capture() {
+    QUIET_PANIC_HOOK.call_once(|| {
+        panic::set_hook(Box::new(|info| {
+            let message = if let Some(text) = info.payload().downcast_ref::<&str>() {
+                text.to_string()
+            } else if let Some(text) = info.payload().downcast_ref::<String>() {
+                text.clone()
+            } else {
+                "panic with a non-string payload".to_string()
+            };
+            let located = match info.location() {
+                Some(location) => format!("{message} (at {}:{})", location.file(), location.line()),
+                None => message,
+            };
+            LAST_PANIC.with(|slot| *slot.borrow_mut() = Some(located));
+        }));
+    });
+}
+
+fn take_panic_message() -> String {
+    LAST_PANIC
+        .with(|slot| slot.borrow_mut().take())
+        .unwrap_or_else(|| "panic".to_string())
+}
+
+/// Runs `body`, converting a panic into `Err(message)`.
+pub(crate) fn catch_panic<T>(body: impl FnOnce() -> T) -> Result<T, String> {
+    install_panic_capture();
+    panic::catch_unwind(AssertUnwindSafe(body)).map_err(|_| take_panic_message())
+}
+
+#[doc(hidden)]
+pub extern "C" fn manifest_entry<P: Plugin>() -> RResult<RString, RString> {
+    let outcome = catch_panic(|| serde_json::to_string(&P::default().manifest()));
+    match outcome {
+        Ok(Ok(json)) => RResult::ROk(RString::from(json)),
+        Ok(Err(error)) => RResult::RErr(RString::from(format!("cannot encode manifest: {error}"))),
+        Err(panic) => RResult::RErr(RString::from(format!("panicked in manifest: {panic}"))),
+    }
+}
+
+/// Decodes the invocation and runs the plugin's command with the given context.
+pub(crate) fn run_with_context<P: Plugin>(
+    context: &Context<'_>,
+    invocation_json: &str,
+) -> Result<i32> {
+    let invocation: Invocation =
+        serde_json::from_str(invocation_json).context("the host sent an invalid invocation")?;
+    P::default().run(context, &invocation)
+}
+
+#[doc(hidden)]
+pub extern "C" fn run_entry<P: Plugin>(
+    host: &HostContext,
+    invocation_json: RStr<'_>,
+) -> RResult<i32, RunFailure> {
+    let _forwarding = log_forward::activate(host);
+    let context = Context::new(host);
+    let outcome = catch_panic(|| run_with_context::<P>(&context, invocation_json.as_str()));
+    context.flush();
+    match outcome {
+        Ok(Ok(code)) => RResult::ROk(code),
+        Ok(Err(error)) => RResult::RErr(RunFailure {
+            panicked: false,
+            message: RString::from(format!("{error:#}")),
+        }),
+        Err(panic) => RResult::RErr(RunFailure {
+            panicked: true,
+            message: RString::from(panic),
+        }),
+    }
+}
+
+#[doc(hidden)]
+pub fn root_module<P: Plugin>() -> PluginModRef {
+    PluginMod {
+        manifest: manifest_entry::<P>,
+        run: run_entry::<P>,
+    }
+    .leak_into_prefix()
+}
+
+/// Re-exports used by [`crate::export_plugin!`]; not part of the public API.
+#[doc(hidden)]
+pub mod private {
+    pub use super::root_module;
+    pub use crate::abi::PluginModRef;
+    pub use abi_stable::library::{
+        __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
+    };
+
+    /// Makes sure the root module type implements `RootModule` at compile time.
+    pub const fn assert_root_module<M: super::RootModule>() {}
+}
+
+/// Exports a [`Plugin`] implementation as the library's root module.
+///
+/// ```ignore
+/// #[derive(Default)]
+/// struct Hello;
+/// impl mosaic_plugin_api::Plugin for Hello { /* manifest, run */ }
+/// mosaic_plugin_api::export_plugin!(Hello);
+/// ```
+///
+/// The crate must be built as a `cdylib` named `mosaic_<plugin name>`.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        // The symbol abi_stable looks for; pinned by a unit test in mosaic-plugin-api.
+        #[doc(hidden)]
+        #[export_name = "_1as_0lib_1header_0root_bmodule_bloader"]
+        pub static MOSAIC_PLUGIN_LIB_HEADER: $crate::sdk::plugin::private::LibHeader = {
+            extern "C" fn construct_root_module() -> $crate::sdk::plugin::private::RootModuleResult
+            {
+                $crate::sdk::plugin::private::__call_root_module_loader(
+                    $crate::sdk::plugin::private::root_module::<$plugin>,
+                )
+            }
+            $crate::sdk::plugin::private::assert_root_module::<
+                $crate::sdk::plugin::private::PluginModRef,
+            >();
+            // SAFETY: `construct_root_module` returns the `PluginModRef` built by
+            // `root_module`, which is what `from_constructor::<PluginModRef>` requires.
+            unsafe {
+                $crate::sdk::plugin::private::LibHeader::from_constructor::<
+                    $crate::sdk::plugin::private::PluginModRef,
+                >(
+                    construct_root_module,
+                    $crate::sdk::plugin::private::CheckTypeLayout::Yes,
+                )
+            }
+        };
+    };
+}
