@@ -183,15 +183,17 @@ pub fn probe(path: &Path) -> LoadOutcome {
     };
     let manifest: Manifest = match serde_json::from_str(&json) {
         Ok(manifest) => manifest,
-        Err(error) => return LoadOutcome::Broken {
-            reason: format!("invalid manifest JSON: {error}"),
-            detail: format!(
+        Err(error) => {
+            return LoadOutcome::Broken {
+                reason: format!("invalid manifest JSON: {error}"),
+                detail: format!(
                 "{}: the manifest is not valid JSON for mosaic-plugin-api {API_VERSION}: {error}\n\
                      manifest text: {}",
                 path.display(),
                 json.chars().take(400).collect::<String>()
             ),
-        },
+            }
+        }
     };
     if let Err(problem) = validate_manifest(&manifest) {
         return LoadOutcome::Broken {

@@ -224,7 +224,7 @@ mod tests {
     fn trailing_args_keep_hyphens() {
         let spec = sample();
         let matches = command_from_spec(&spec)
-            .try_get_matches_from(["hello", "x", "run", "--", "ls", "-la"])
+            .try_get_matches_from(["hello", "run", "--", "ls", "-la"])
             .unwrap();
         let invocation = invocation_from_matches(&spec, &matches);
         assert_eq!(invocation.command, vec!["hello", "run"]);

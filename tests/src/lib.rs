@@ -1,1 +1,294 @@
-//! Shared helpers of the end-to-end tests.
+//! Shared helpers of the end-to-end tests: the installed `mosaic` (with its real
+//! plugin libraries), a sandbox per test whose HOME, XDG and CLAUDE_HOME directories
+//! are temporary, and out-of-tree builds of plugin crates.
+//!
+//! The binary under test is the one `scripts/install.sh` installed. `scripts/test.sh`
+//! installs it once and passes the prefix in `MOSAIC_TEST_PREFIX`; without that
+//! variable the first test installs a debug build into `target/test-prefix` (under a
+//! lock, so parallel test processes do it once).
+
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use nix::fcntl::{Flock, FlockArg};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The workspace target directory.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
+fn lock_file(path: &Path) -> Flock<File> {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .unwrap();
+    Flock::lock(file, FlockArg::LockExclusive).expect("cannot lock")
+}
+
+/// The prefix holding `bin/mosaic` and `lib/mosaic/plugins/` with every plugin.
+pub fn installed_prefix() -> &'static Path {
+    static PREFIX: OnceLock<PathBuf> = OnceLock::new();
+    PREFIX.get_or_init(|| {
+        if let Some(prefix) = std::env::var_os("MOSAIC_TEST_PREFIX") {
+            return PathBuf::from(prefix);
+        }
+        let prefix = target_dir().join("test-prefix");
+        let _lock = lock_file(&target_dir().join("test-prefix.lock"));
+        let status = Command::new("bash")
+            .arg(repo_root().join("scripts/install.sh"))
+            .args(["--debug", "--prefix"])
+            .arg(&prefix)
+            .stdin(Stdio::null())
+            .status()
+            .expect("cannot run scripts/install.sh");
+        assert!(status.success(), "scripts/install.sh failed");
+        prefix
+    })
+}
+
+/// The installed library of a first-party plugin (`hooks` → `libmosaic_hooks.so`).
+pub fn installed_plugin(name: &str) -> PathBuf {
+    installed_prefix()
+        .join("lib/mosaic/plugins")
+        .join(format!("libmosaic_{}.so", name.replace('-', "_")))
+}
+
+/// Builds a plugin crate out of the workspace (like a third party would) and
+/// returns the path of its library. Builds share one target directory, under a lock.
+pub fn build_out_of_tree(crate_dir: &Path, library_name: &str, features: &[&str]) -> PathBuf {
+    let build_target = target_dir().join("out-of-tree");
+    let _lock = lock_file(&target_dir().join("out-of-tree.lock"));
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .arg("build")
+        .arg("--quiet")
+        .arg("--manifest-path")
+        .arg(crate_dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &build_target)
+        .stdin(Stdio::null());
+    if !features.is_empty() {
+        command.arg("--features").arg(features.join(","));
+    }
+    let output = command.output().expect("cannot run cargo");
+    assert!(
+        output.status.success(),
+        "building {} failed:\n{}",
+        crate_dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let library = build_target
+        .join("debug")
+        .join(format!("lib{library_name}.so"));
+    assert!(library.is_file(), "{} was not built", library.display());
+    library
+}
+
+/// What a `mosaic` run printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (-1 if killed by a signal).
+    pub code: i32,
+    /// stdout as text.
+    pub stdout: String,
+    /// stderr as text.
+    pub stderr: String,
+}
+
+impl Run {
+    fn from_output(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with both streams unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}, got {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|error| panic!("stdout is not JSON ({error}):\n{}", self.stdout))
+    }
+}
+
+/// A private world for one test: HOME, XDG dirs, CLAUDE_HOME and the fleet run dir
+/// in a temp dir, and its own prefix with the chosen plugins.
+pub struct Sandbox {
+    root: tempfile::TempDir,
+    prefix: PathBuf,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    /// A sandbox with every installed first-party plugin.
+    pub fn new() -> Sandbox {
+        Self::with_prefix(installed_prefix().to_path_buf())
+    }
+
+    /// A slim install: its own prefix with only the named first-party plugins.
+    pub fn with_plugins(plugins: &[&str]) -> Sandbox {
+        let root = tempfile::tempdir().expect("temp dir");
+        let prefix = root.path().join("prefix");
+        let plugin_dir = prefix.join("lib/mosaic/plugins");
+        fs::create_dir_all(prefix.join("bin")).unwrap();
+        fs::create_dir_all(&plugin_dir).unwrap();
+        fs::copy(
+            installed_prefix().join("bin/mosaic"),
+            prefix.join("bin/mosaic"),
+        )
+        .unwrap();
+        for plugin in plugins {
+            let source = installed_plugin(plugin);
+            fs::copy(&source, plugin_dir.join(source.file_name().unwrap())).unwrap();
+        }
+        let mut sandbox = Self::with_prefix_in(root, prefix);
+        sandbox.make_dirs();
+        sandbox
+    }
+
+    fn with_prefix(prefix: PathBuf) -> Sandbox {
+        let root = tempfile::tempdir().expect("temp dir");
+        let mut sandbox = Self::with_prefix_in(root, prefix);
+        sandbox.make_dirs();
+        sandbox
+    }
+
+    fn with_prefix_in(root: tempfile::TempDir, prefix: PathBuf) -> Sandbox {
+        Sandbox {
+            root,
+            prefix,
+            extra_env: Vec::new(),
+        }
+    }
+
+    fn make_dirs(&mut self) {
+        for dir in [self.home(), self.plugin_scratch()] {
+            fs::create_dir_all(&dir).unwrap();
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        fs::set_permissions(self.root.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// The sandbox root.
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// `$HOME`.
+    pub fn home(&self) -> PathBuf {
+        self.root().join("home")
+    }
+
+    /// `$CLAUDE_HOME` (= `$HOME/.claude`, where Claude Code also looks).
+    pub fn claude_home(&self) -> PathBuf {
+        self.home().join(".claude")
+    }
+
+    /// Mosaic's config dir (`$HOME/.config/mosaic`).
+    pub fn config_dir(&self) -> PathBuf {
+        self.home().join(".config/mosaic")
+    }
+
+    /// The user plugin dir (`$HOME/.local/share/mosaic/plugins`).
+    pub fn user_plugin_dir(&self) -> PathBuf {
+        self.home().join(".local/share/mosaic/plugins")
+    }
+
+    /// The manifest cache dir (`$HOME/.cache/mosaic`).
+    pub fn cache_dir(&self) -> PathBuf {
+        self.home().join(".cache/mosaic")
+    }
+
+    /// The fleet run dir (`HB_RUN_DIR`).
+    pub fn run_dir(&self) -> PathBuf {
+        self.config_dir().join("fleet/run")
+    }
+
+    /// A directory for tests to put plugin files in (use with `--plugin-dir`).
+    pub fn plugin_scratch(&self) -> PathBuf {
+        self.root().join("plugins")
+    }
+
+    /// The `mosaic` binary of this sandbox.
+    pub fn binary(&self) -> PathBuf {
+        self.prefix.join("bin/mosaic")
+    }
+
+    /// Sets an extra environment variable for every later run.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Sandbox {
+        self.extra_env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// A `Command` for `mosaic ARGS` with the sandbox environment and no stdin.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = Command::new(self.binary());
+        command
+            .args(args)
+            .env("HOME", self.home())
+            .env("CLAUDE_HOME", self.claude_home())
+            .env("HB_RUN_DIR", self.run_dir())
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("MOSAIC_CONFIG_DIR")
+            .env_remove("MOSAIC_RUN_DIR")
+            .env_remove("MOSAIC_PLUGIN_PATH")
+            .env_remove("MOSAIC_LOG")
+            .env_remove("MOSAIC_ASSUME_YES")
+            .env_remove("NO_COLOR")
+            .env_remove("TMUX")
+            .stdin(Stdio::null());
+        for (key, value) in &self.extra_env {
+            command.env(key, value);
+        }
+        command
+    }
+
+    /// Runs `mosaic ARGS` to completion.
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        Run::from_output(self.command(args).output().expect("cannot run mosaic"))
+    }
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}

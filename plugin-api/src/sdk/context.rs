@@ -91,6 +91,12 @@ impl<'a> Context<'a> {
         PathBuf::from(self.host.run_dir.as_str())
     }
 
+    /// The fleet run directory (`HB_RUN_DIR`, else `<config_dir>/fleet/run`), shared
+    /// by the fleet and hooks plugins.
+    pub fn fleet_run_dir(&self) -> PathBuf {
+        crate::sdk::activity::fleet_run_dir(|key| self.env(key), &self.config_dir())
+    }
+
     /// `--json` was given.
     pub fn json(&self) -> bool {
         self.host.json
