@@ -29,7 +29,7 @@ pub enum LoadOutcome {
         /// The `mosaic-plugin-api` version it was built against.
         api_version: String,
         /// Its manifest, validated.
-        manifest: Manifest,
+        manifest: Box<Manifest>,
     },
     /// A plugin this host cannot use: other ABI version, other layout, or a host
     /// requirement this version does not meet.
@@ -210,7 +210,7 @@ pub fn probe(path: &Path) -> LoadOutcome {
     }
     LoadOutcome::Loaded {
         api_version,
-        manifest,
+        manifest: Box::new(manifest),
     }
 }
 

@@ -300,7 +300,7 @@ fn record_for(candidate: &Candidate, cache: &mut ManifestCache) -> PluginRecord 
         } => {
             record.name = manifest.name.clone();
             record.api_version = Some(api_version);
-            record.manifest = Some(manifest);
+            record.manifest = Some(*manifest);
         }
         LoadOutcome::Incompatible {
             api_version,
