@@ -1,8 +1,9 @@
 //! The manifest cache: what loading each plugin file found out, so a warm run builds
 //! the whole command tree without opening a single library.
 //!
-//! One JSON file in the cache dir. An entry is valid for one path with the same size
-//! and mtime; the whole file is valid for one host version and API version. A changed,
+//! One JSON file in the cache dir. An entry is valid for one path with the same size,
+//! mtime, ctime and inode (a rebuild of the same size within one timer tick still
+//! changes the ctime or, when renamed into place, the inode); the whole file is valid for one host version and API version. A changed,
 //! added or removed plugin file therefore invalidates its own entry. A corrupt or
 //! half-written cache is ignored and rebuilt. Writers take a lock, merge with what is
 //! on disk and replace the file atomically, so two `mosaic` processes refreshing it at
@@ -18,18 +19,42 @@ use serde::{Deserialize, Serialize};
 
 use crate::loader::{LoadOutcome, HOST_VERSION};
 
-const CACHE_FORMAT: u32 = 1;
+const CACHE_FORMAT: u32 = 2;
 
 /// The cache file's name in the cache dir.
 pub const CACHE_FILE_NAME: &str = "plugin-manifests.json";
 
+/// What identifies one version of a file on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time in nanoseconds.
+    pub mtime_ns: i64,
+    /// Status-change time in nanoseconds (changes on every write, chmod, rename).
+    pub ctime_ns: i64,
+    /// Inode number.
+    pub inode: u64,
+}
+
+impl FileStamp {
+    /// The stamp of a file's metadata.
+    pub fn of(metadata: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            size: metadata.size(),
+            mtime_ns: metadata.mtime() * 1_000_000_000 + metadata.mtime_nsec(),
+            ctime_ns: metadata.ctime() * 1_000_000_000 + metadata.ctime_nsec(),
+            inode: metadata.ino(),
+        }
+    }
+}
+
 /// One cached plugin file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CacheEntry {
-    /// File size when it was loaded.
-    pub size: u64,
-    /// Modification time (ns) when it was loaded.
-    pub mtime_ns: i64,
+    /// The file as it was when it was loaded.
+    pub stamp: FileStamp,
     /// What loading it found.
     pub outcome: LoadOutcome,
 }
@@ -62,24 +87,18 @@ impl ManifestCache {
         }
     }
 
-    /// The cached outcome for a file, if its size and mtime still match.
-    pub fn get(&self, path: &Path, size: u64, mtime_ns: i64) -> Option<&LoadOutcome> {
+    /// The cached outcome for a file, if it is still the same file.
+    pub fn get(&self, path: &Path, stamp: &FileStamp) -> Option<&LoadOutcome> {
         self.entries
             .get(path)
-            .filter(|entry| entry.size == size && entry.mtime_ns == mtime_ns)
+            .filter(|entry| entry.stamp == *stamp)
             .map(|entry| &entry.outcome)
     }
 
     /// Records what loading a file found.
-    pub fn insert(&mut self, path: &Path, size: u64, mtime_ns: i64, outcome: LoadOutcome) {
-        self.entries.insert(
-            path.to_path_buf(),
-            CacheEntry {
-                size,
-                mtime_ns,
-                outcome,
-            },
-        );
+    pub fn insert(&mut self, path: &Path, stamp: FileStamp, outcome: LoadOutcome) {
+        self.entries
+            .insert(path.to_path_buf(), CacheEntry { stamp, outcome });
         self.changed = true;
     }
 
@@ -166,17 +185,35 @@ mod tests {
     }
 
     #[test]
-    fn entry_is_invalidated_by_size_or_mtime() {
+    fn entry_is_invalidated_by_any_part_of_the_stamp() {
         let dir = tempfile::tempdir().unwrap();
         let plugin = dir.path().join("libmosaic_x.so");
         std::fs::write(&plugin, b"x").unwrap();
+        let stamp = FileStamp {
+            size: 1,
+            mtime_ns: 5,
+            ctime_ns: 7,
+            inode: 9,
+        };
         let mut cache = ManifestCache::load(dir.path());
-        cache.insert(&plugin, 1, 5, broken());
+        cache.insert(&plugin, stamp, broken());
         cache.save();
         let cache = ManifestCache::load(dir.path());
-        assert!(cache.get(&plugin, 1, 5).is_some());
-        assert!(cache.get(&plugin, 2, 5).is_none());
-        assert!(cache.get(&plugin, 1, 6).is_none());
+        assert!(cache.get(&plugin, &stamp).is_some());
+        for changed in [
+            FileStamp { size: 2, ..stamp },
+            FileStamp {
+                mtime_ns: 6,
+                ..stamp
+            },
+            FileStamp {
+                ctime_ns: 8,
+                ..stamp
+            },
+            FileStamp { inode: 10, ..stamp },
+        ] {
+            assert!(cache.get(&plugin, &changed).is_none(), "{changed:?}");
+        }
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Finding plugin files on the search path: every `libmosaic_*.so` in each search
-//! directory, with the facts the cache and the trust check need (size, mtime, owner
+//! directory, with the facts the cache and the trust check need (size, times, owner
 //! and mode). Nothing is loaded here.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
+use crate::cache::FileStamp;
 use crate::paths::{plugin_name_from_file, SearchDir};
 use crate::trust::untrusted_reason;
 
@@ -30,10 +30,8 @@ pub struct Candidate {
     pub file_plugin_name: String,
     /// Which search directory it is in.
     pub origin: &'static str,
-    /// File size, part of the cache key.
-    pub size: u64,
-    /// Modification time in nanoseconds, part of the cache key.
-    pub mtime_ns: i64,
+    /// Size, times and inode: the cache key.
+    pub stamp: FileStamp,
     /// Why the file (or its directory) is not trusted.
     pub untrusted: Option<String>,
 }
@@ -95,8 +93,7 @@ pub fn discover(search: &[SearchDir]) -> (Vec<DirReport>, Vec<Candidate>) {
                     path,
                     file_plugin_name: plugin_name,
                     origin: dir.origin,
-                    size: metadata.size(),
-                    mtime_ns: metadata.mtime() * 1_000_000_000 + metadata.mtime_nsec(),
+                    stamp: FileStamp::of(&metadata),
                     untrusted,
                 })
             })

@@ -180,7 +180,10 @@ extern "C" fn host_invoke(
     let Some(app) = app::current() else {
         return RResult::RErr(RString::from("invoke: the host is not initialised"));
     };
-    match app::execute(app, &argv, &overrides) {
+    let outcome = app::execute(app, &argv, &overrides);
+    // The caller may be capturing fd 1: leave nothing in our buffer.
+    let _ = std::io::stdout().flush();
+    match outcome {
         Ok(code) => RResult::ROk(code),
         Err(message) => RResult::RErr(RString::from(message)),
     }

@@ -36,6 +36,9 @@ pub enum LoadOutcome {
     Incompatible {
         /// The API version it was built against, when known.
         api_version: Option<String>,
+        /// Its manifest, when it could be read (a host requirement not met).
+        #[serde(default)]
+        manifest: Option<Box<Manifest>>,
         /// One line: what is wrong and the fix.
         reason: String,
         /// The full explanation for `plugins doctor`.
@@ -85,11 +88,15 @@ fn first_line(text: &str) -> String {
 /// Opens the library (once per process) and returns its root module.
 pub fn open_module(path: &Path) -> Result<(PluginModRef, String), LoadOutcome> {
     let header = lib_header_from_path(path).map_err(|error| classify(path, error, None))?;
-    let api_version = header
-        .version_strings()
-        .parsed()
-        .map(version_text)
-        .unwrap_or_else(|_| "unknown".to_string());
+    let parsed_version = header.version_strings().parsed().ok().map(version_text);
+    // abi_stable's own version check lets a plugin built against a *newer* 0.N pass
+    // and then fails it in the layout check, whose message names neither version.
+    if let Some(version) = &parsed_version {
+        if api_series(version) != api_series(API_VERSION) {
+            return Err(incompatible_api_version(path, version, API_VERSION));
+        }
+    }
+    let api_version = parsed_version.unwrap_or_else(|| "unknown".to_string());
     if let Some(module) = already_opened(path) {
         return Ok((module, api_version));
     }
@@ -98,6 +105,27 @@ pub fn open_module(path: &Path) -> Result<(PluginModRef, String), LoadOutcome> {
         .map_err(|error| classify(path, error, Some(api_version.clone())))?;
     remember(path, module);
     Ok((module, api_version))
+}
+
+/// The refusal of a plugin built against `actual`, not compatible with `expected`.
+fn incompatible_api_version(path: &Path, actual: &str, expected: &str) -> LoadOutcome {
+    let reason = format!(
+        "built against mosaic-plugin-api {actual}, this host uses {expected}; \
+         rebuild it against mosaic-plugin-api {}",
+        api_series(expected)
+    );
+    let detail = format!(
+        "{}: {reason}.\nThis host loads plugins built against a semver-compatible \
+         mosaic-plugin-api, i.e. {}.x.",
+        path.display(),
+        api_series(expected)
+    );
+    LoadOutcome::Incompatible {
+        api_version: Some(actual.to_string()),
+        manifest: None,
+        detail,
+        reason,
+    }
 }
 
 fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> LoadOutcome {
@@ -118,20 +146,11 @@ fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> Lo
             expected_version,
             actual_version,
             ..
-        } => {
-            let actual = version_text(actual_version);
-            let expected = version_text(expected_version);
-            let reason = format!(
-                "built against mosaic-plugin-api {actual}, this host uses {expected}; \
-                 rebuild it against mosaic-plugin-api {}",
-                api_series(&expected)
-            );
-            LoadOutcome::Incompatible {
-                api_version: Some(actual),
-                detail: format!("{file}: {reason}"),
-                reason,
-            }
-        }
+        } => incompatible_api_version(
+            path,
+            &version_text(actual_version),
+            &version_text(expected_version),
+        ),
         LibraryError::AbiInstability(error) => {
             let reason = format!(
                 "its mosaic-plugin-api types differ from this host's {API_VERSION} \
@@ -140,6 +159,7 @@ fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> Lo
             );
             LoadOutcome::Incompatible {
                 api_version,
+                manifest: None,
                 detail: format!("{file}: {reason}\n{error}"),
                 reason,
             }
@@ -151,6 +171,7 @@ fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> Lo
             );
             LoadOutcome::Incompatible {
                 api_version,
+                manifest: None,
                 detail: format!("{file}: {reason}\n{error}"),
                 reason,
             }
@@ -206,6 +227,7 @@ pub fn probe(path: &Path) -> LoadOutcome {
             api_version: Some(api_version),
             detail: format!("{}: {reason}", path.display()),
             reason,
+            manifest: Some(Box::new(manifest)),
         };
     }
     LoadOutcome::Loaded {

@@ -279,17 +279,12 @@ fn record_for(candidate: &Candidate, cache: &mut ManifestCache) -> PluginRecord 
         ));
         return record;
     }
-    let outcome = match cache.get(&candidate.path, candidate.size, candidate.mtime_ns) {
+    let outcome = match cache.get(&candidate.path, &candidate.stamp) {
         Some(outcome) => outcome.clone(),
         None => {
             tracing::debug!("loading {} to read its manifest", candidate.path.display());
             let outcome = probe(&candidate.path);
-            cache.insert(
-                &candidate.path,
-                candidate.size,
-                candidate.mtime_ns,
-                outcome.clone(),
-            );
+            cache.insert(&candidate.path, candidate.stamp, outcome.clone());
             outcome
         }
     };
@@ -306,7 +301,12 @@ fn record_for(candidate: &Candidate, cache: &mut ManifestCache) -> PluginRecord 
             api_version,
             reason,
             detail,
+            manifest,
         } => {
+            if let Some(manifest) = manifest {
+                record.name = manifest.name.clone();
+                record.manifest = Some(*manifest);
+            }
             record.status = Status::Incompatible;
             record.api_version = api_version;
             record.problem = Some(reason);

@@ -7,7 +7,9 @@
 //! variable the first test installs a debug build into `target/test-prefix` (under a
 //! lock, so parallel test processes do it once).
 
+use std::collections::hash_map::DefaultHasher;
 use std::fs::{self, File, OpenOptions};
+use std::hash::{Hash, Hasher};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -70,7 +72,21 @@ pub fn installed_plugin(name: &str) -> PathBuf {
 }
 
 /// Builds a plugin crate out of the workspace (like a third party would) and
-/// returns the path of its library. Builds share one target directory, under a lock.
+/// returns the path of a copy of its library that stays as it is.
+///
+/// Builds share one target directory (`target/out-of-tree`, so `abi_stable` compiles
+/// once) and run one at a time, under a lock. Builds of one crate with different
+/// features produce the same file there (`target/out-of-tree/debug/lib<name>.so`),
+/// so while still holding the lock the library is copied to a directory of its own
+/// for this crate and these features, `target/out-of-tree/built/<crate>-<hash>/`, by
+/// an atomic rename: a test copying an earlier build from there never sees a torn
+/// file.
+///
+/// Every crate built here needs a library name of its own: cargo names a `cdylib`
+/// without a hash, so two crates with one library name overwrite each other's
+/// output, and cargo, finding the first one's build still fresh, hands back the
+/// second one's library. (Features of one crate are fine: cargo rebuilds when they
+/// change.)
 pub fn build_out_of_tree(crate_dir: &Path, library_name: &str, features: &[&str]) -> PathBuf {
     let build_target = target_dir().join("out-of-tree");
     let _lock = lock_file(&target_dir().join("out-of-tree.lock"));
@@ -92,11 +108,95 @@ pub fn build_out_of_tree(crate_dir: &Path, library_name: &str, features: &[&str]
         crate_dir.display(),
         String::from_utf8_lossy(&output.stderr)
     );
-    let library = build_target
-        .join("debug")
-        .join(format!("lib{library_name}.so"));
+    let file_name = format!("lib{library_name}.so");
+    let library = build_target.join("debug").join(&file_name);
     assert!(library.is_file(), "{} was not built", library.display());
-    library
+    let mut hasher = DefaultHasher::new();
+    (crate_dir, features).hash(&mut hasher);
+    let crate_name = crate_dir.file_name().unwrap_or_default().to_string_lossy();
+    let kept_dir = build_target
+        .join("built")
+        .join(format!("{crate_name}-{:016x}", hasher.finish()));
+    fs::create_dir_all(&kept_dir).unwrap();
+    let kept = kept_dir.join(&file_name);
+    let partial = kept_dir.join(format!(".{file_name}.partial"));
+    fs::copy(&library, &partial).unwrap();
+    fs::rename(&partial, &kept).unwrap();
+    kept
+}
+
+/// Makes a changed copy of a plugin or API crate, for builds the repository does not
+/// hold as such (a newer version of a plugin, an incompatible API version).
+///
+/// The copy is `target/out-of-tree/crates/<name>`: its sources are copied from
+/// `source` (without `target/`), and in its `Cargo.toml` every `old` of
+/// `manifest_edits` (which must be there) is replaced with its `new`. Files whose
+/// content did not change are not rewritten, so cargo's build cache stays valid from
+/// one test run to the next. Returns the copy's directory.
+pub fn derived_crate(source: &Path, name: &str, manifest_edits: &[(&str, &str)]) -> PathBuf {
+    let destination = target_dir().join("out-of-tree").join("crates").join(name);
+    let _lock = lock_file(&target_dir().join("out-of-tree.lock"));
+    copy_sources(source, &destination);
+    let manifest_path = destination.join("Cargo.toml");
+    let mut manifest = fs::read_to_string(source.join("Cargo.toml")).unwrap();
+    for (old, new) in manifest_edits {
+        assert!(
+            manifest.contains(old),
+            "{} has no `{old}` to replace",
+            source.join("Cargo.toml").display()
+        );
+        manifest = manifest.replace(old, new);
+    }
+    write_if_changed(&manifest_path, manifest.as_bytes());
+    destination
+}
+
+/// Copies the directory tree `source` (but any `target/`) to `destination`.
+fn copy_sources(source: &Path, destination: &Path) {
+    fs::create_dir_all(destination).unwrap();
+    for entry in fs::read_dir(source).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        let copy = destination.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_sources(&path, &copy);
+        } else {
+            write_if_changed(&copy, &fs::read(&path).unwrap());
+        }
+    }
+}
+
+/// Writes `contents` to `path` unless it already holds exactly that.
+fn write_if_changed(path: &Path, contents: &[u8]) {
+    if fs::read(path).ok().as_deref() != Some(contents) {
+        fs::write(path, contents).unwrap();
+    }
+}
+
+/// `examples/hello-plugin`, built out of tree once per test process.
+pub fn hello_plugin() -> &'static Path {
+    static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
+    LIBRARY.get_or_init(|| {
+        build_out_of_tree(
+            &repo_root().join("examples/hello-plugin"),
+            "mosaic_hello",
+            &[],
+        )
+    })
+}
+
+/// `tests/fixtures/fixture-plugin` built with one behaviour feature (see its
+/// `Cargo.toml`), or without any (`None`): a working plugin named `fixture`.
+pub fn fixture_plugin(feature: Option<&str>) -> PathBuf {
+    let features: Vec<&str> = feature.into_iter().collect();
+    build_out_of_tree(
+        &repo_root().join("tests/fixtures/fixture-plugin"),
+        "mosaic_fixture",
+        &features,
+    )
 }
 
 /// What a `mosaic` run printed and returned.
@@ -111,7 +211,8 @@ pub struct Run {
 }
 
 impl Run {
-    fn from_output(output: Output) -> Run {
+    /// What a finished process printed and returned.
+    pub fn from_output(output: Output) -> Run {
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -128,6 +229,18 @@ impl Run {
             self.code, self.stdout, self.stderr
         );
         self
+    }
+
+    /// The row of `plugins list --json` output whose `field` (e.g. `name` or
+    /// `path`) is `value`, if there is one.
+    #[track_caller]
+    pub fn plugin_row(&self, field: &str, value: &str) -> Option<serde_json::Value> {
+        self.json()
+            .as_array()
+            .unwrap_or_else(|| panic!("not a `plugins list --json` array:\n{}", self.stdout))
+            .iter()
+            .find(|row| row[field] == value)
+            .cloned()
     }
 
     /// stdout parsed as JSON.
@@ -236,6 +349,15 @@ impl Sandbox {
         self.root().join("plugins")
     }
 
+    /// Copies a plugin library into [`Sandbox::plugin_scratch`] as
+    /// `libmosaic_<name>.so` with mode 0755, and returns the copy's path.
+    pub fn add_plugin(&self, library: &Path, name: &str) -> PathBuf {
+        let path = self.plugin_scratch().join(format!("libmosaic_{name}.so"));
+        fs::copy(library, &path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
     /// The `mosaic` binary of this sandbox.
     pub fn binary(&self) -> PathBuf {
         self.prefix.join("bin/mosaic")
@@ -284,6 +406,18 @@ impl Sandbox {
         S: AsRef<std::ffi::OsStr>,
     {
         Run::from_output(self.command(args).output().expect("cannot run mosaic"))
+    }
+
+    /// Runs `mosaic --plugin-dir <plugin scratch dir> ARGS` to completion.
+    pub fn run_with_scratch<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command =
+            self.command(["--plugin-dir".as_ref(), self.plugin_scratch().as_os_str()]);
+        command.args(args);
+        Run::from_output(command.output().expect("cannot run mosaic"))
     }
 }
 

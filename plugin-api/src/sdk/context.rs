@@ -15,6 +15,18 @@ use serde::Serialize;
 use crate::abi::{log_level, HostContext};
 use crate::sdk::term;
 
+/// An anonymous temporary file (unlinked at once, so nothing is left behind).
+fn tempfile_in_tmp() -> Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
+
+    let template = std::env::temp_dir().join(".mosaic-capture-XXXXXX");
+    let (fd, path) = nix::unistd::mkstemp(&template)?;
+    // SAFETY: mkstemp returned a new, open descriptor that nothing else owns.
+    let file = unsafe { std::fs::File::from_raw_fd(fd) };
+    std::fs::remove_file(&path)?;
+    Ok(file)
+}
+
 /// The state of one command run, as seen by the plugin.
 pub struct Context<'a> {
     host: &'a HostContext,
@@ -171,6 +183,40 @@ impl<'a> Context<'a> {
             RResult::ROk(code) => Ok(code),
             RResult::RErr(message) => Err(anyhow!("{}", message.as_str())),
         }
+    }
+
+    /// Like [`Context::invoke`], but returns what the command printed on stdout
+    /// instead of letting it reach the terminal (stderr still does). For reading
+    /// `--json` output of other commands, e.g. `plugins list --json`.
+    ///
+    /// Works by pointing file descriptor 1 at a temporary file for the duration of
+    /// the call (the host and every plugin write stdout through fd 1), so it must not
+    /// be used while another thread of the process writes to stdout.
+    pub fn invoke_captured(
+        &self,
+        argv: &[&str],
+        env_overrides: &[(&str, &str)],
+    ) -> Result<(i32, String)> {
+        use std::io::{Read, Seek};
+        use std::os::fd::AsRawFd;
+
+        self.flush();
+        let _ = std::io::stdout().flush();
+        let mut capture = tempfile_in_tmp().context("creating a capture file")?;
+        let saved = nix::unistd::dup(1).context("duplicating stdout")?;
+        nix::unistd::dup2(capture.as_raw_fd(), 1).context("redirecting stdout")?;
+        let result = self.invoke(argv, env_overrides);
+        let _ = std::io::stdout().flush();
+        let restored = nix::unistd::dup2(saved, 1);
+        let _ = nix::unistd::close(saved);
+        restored.context("restoring stdout")?;
+        let code = result?;
+        let mut text = String::new();
+        capture.rewind().context("reading captured output")?;
+        capture
+            .read_to_string(&mut text)
+            .context("reading captured output")?;
+        Ok((code, text))
     }
 
     /// Prints `value` as pretty JSON on stdout (what `--json` promises).

@@ -5,7 +5,7 @@
 //! unwind through `extern "C"`), flushes output, and turns the outcome into the
 //! ABI's `RResult`. It also forwards the plugin's `tracing` events to the host.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
@@ -33,15 +33,23 @@ thread_local! {
     /// The message and location of the last panic on this thread, captured by our
     /// panic hook so the host can report it in one line.
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Whether this thread is inside [`catch_panic`]; other panics (a failing
+    /// assertion in a plugin's test) go to the previous hook as usual.
+    static CAPTURING: Cell<bool> = const { Cell::new(false) };
 }
 
 static QUIET_PANIC_HOOK: Once = Once::new();
 
 /// Replaces the default "thread panicked at" printout of this library's copy of
-/// `std` with a capture; the host prints the one-line report instead.
+/// `std` with a capture, for panics inside [`catch_panic`]; the host prints the
+/// one-line report instead.
 fn install_panic_capture() {
     QUIET_PANIC_HOOK.call_once(|| {
-        panic::set_hook(Box::new(|info| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !CAPTURING.with(Cell::get) {
+                return previous(info);
+            }
             let message = if let Some(text) = info.payload().downcast_ref::<&str>() {
                 text.to_string()
             } else if let Some(text) = info.payload().downcast_ref::<String>() {
@@ -67,7 +75,10 @@ fn take_panic_message() -> String {
 /// Runs `body`, converting a panic into `Err(message)`.
 pub(crate) fn catch_panic<T>(body: impl FnOnce() -> T) -> Result<T, String> {
     install_panic_capture();
-    panic::catch_unwind(AssertUnwindSafe(body)).map_err(|_| take_panic_message())
+    let outer = CAPTURING.with(|capturing| capturing.replace(true));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(body));
+    CAPTURING.with(|capturing| capturing.set(outer));
+    outcome.map_err(|_| take_panic_message())
 }
 
 #[doc(hidden)]

@@ -23,9 +23,11 @@ pub fn command() -> Command {
         .after_help("Examples:\n  mosaic config show\n  mosaic config show --json")
 }
 
+/// Every value in `value` under its dotted key. Sections are not values: an empty
+/// one (what `config unset` leaves behind) adds nothing.
 fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
     match value {
-        Value::Object(map) if !map.is_empty() => {
+        Value::Object(map) => {
             for (key, inner) in map {
                 let full = if prefix.is_empty() {
                     key.clone()
@@ -35,8 +37,7 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
                 flatten(&full, inner, out);
             }
         }
-        _ if !prefix.is_empty() => out.push((prefix.to_string(), value.clone())),
-        _ => {}
+        _ => out.push((prefix.to_string(), value.clone())),
     }
 }
 
