@@ -4,6 +4,7 @@
 //! [`execute`] is also what `HostContext::invoke` calls, so a command run by a
 //! plugin goes through exactly the same parsing and dispatch as one typed by a user.
 
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use clap::error::ErrorKind;
@@ -61,7 +62,8 @@ pub fn main() -> i32 {
     let search = paths::search_path(&globals.plugin_dirs, &dirs);
     let mut cache = ManifestCache::load(&dirs.cache);
     let registry = Registry::build(&search, &mut cache);
-    cache.save();
+    let searched: Vec<PathBuf> = search.iter().map(|dir| dir.path.clone()).collect();
+    cache.save(&searched);
     let app = APP.get_or_init(|| App {
         globals,
         color,
@@ -117,7 +119,18 @@ fn command_words(args: &[String]) -> Vec<&str> {
 /// Parses `args` (the words after `mosaic`) and runs the command. `Err` means the
 /// command could not be started because no installed plugin provides it.
 pub fn execute(app: &App, args: &[String], overrides: &EnvOverrides) -> Result<i32, String> {
-    let command = tree::build(&app.registry);
+    let words = command_words(args);
+    // `mosaic help fleet ps` shows the help of `fleet ps`: the target follows `help`.
+    let words = match words.split_first() {
+        Some((&"help", rest)) => rest,
+        _ => &words[..],
+    };
+    let target = match words {
+        ["config", name, ..] => Some((Mount::Config, *name)),
+        [name, ..] => Some((Mount::Top, *name)),
+        [] => None,
+    };
+    let command = tree::build(&app.registry, tree::Detail::Target(target));
     let matches = match command
         .try_get_matches_from(std::iter::once("mosaic".to_string()).chain(args.iter().cloned()))
     {
@@ -183,10 +196,10 @@ fn not_provided_message(app: &App, args: &[String]) -> Option<String> {
     let words = command_words(args);
     let (command, plugin) = provider_of(&words)?;
     let mounted = match command.split_once(' ') {
-        Some((_, name)) => app.registry.owner(Mount::Config, name),
-        None => app.registry.owner(Mount::Top, &command),
+        Some((_, name)) => app.registry.is_mounted(Mount::Config, name),
+        None => app.registry.is_mounted(Mount::Top, &command),
     };
-    if mounted.is_some() {
+    if mounted {
         // Installed and working: the usage error is about something else.
         return None;
     }

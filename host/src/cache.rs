@@ -1,28 +1,40 @@
 //! The manifest cache: what loading each plugin file found out, so a warm run builds
 //! the whole command tree without opening a single library.
 //!
-//! One JSON file in the cache dir. An entry is valid for one path with the same size,
-//! mtime, ctime and inode (a rebuild of the same size within one timer tick still
-//! changes the ctime or, when renamed into place, the inode); the whole file is valid for one host version and API version. A changed,
-//! added or removed plugin file therefore invalidates its own entry. A corrupt or
-//! half-written cache is ignored and rebuilt. Writers take a lock, merge with what is
-//! on disk and replace the file atomically, so two `mosaic` processes refreshing it at
-//! once cannot corrupt it.
+//! An index file in the cache dir (`plugin-manifests.bin`, compact binary because it
+//! is decoded on every run) holds, per plugin file, its stamp and a summary of its
+//! manifest; each full manifest is a JSON file of its own under `plugin-manifests/`,
+//! read only when that plugin's command runs. An entry is valid for one path with
+//! the same size, mtime, ctime and inode (a rebuild of the same size within one timer
+//! tick still changes the ctime or, renamed into place, the inode); the whole index
+//! is valid for one host version and API version. A changed, added or removed plugin
+//! file therefore invalidates its own entry. A corrupt or half-written index is
+//! ignored and rebuilt. Writers take a lock, merge with what is on disk and replace
+//! the file atomically, so two `mosaic` processes refreshing it at once cannot
+//! corrupt it.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Result;
 use mosaic_plugin_api::sdk::fs::{atomic_write, create_dir_all_with_mode, FileLock};
 use mosaic_plugin_api::API_VERSION;
 use serde::{Deserialize, Serialize};
 
-use crate::loader::{LoadOutcome, HOST_VERSION};
+use crate::loader::{LoadOutcome, ManifestJson, HOST_VERSION};
 
-const CACHE_FORMAT: u32 = 2;
+const CACHE_FORMAT: u32 = 4;
 
-/// The cache file's name in the cache dir.
-pub const CACHE_FILE_NAME: &str = "plugin-manifests.json";
+/// The first bytes of the cache file, so that any other file (an older JSON cache,
+/// garbage) is recognised as not ours before it is decoded.
+const CACHE_MAGIC: &[u8] = b"mosaic-manifest-cache\n";
+
+/// The cache index's name in the cache dir.
+pub const CACHE_FILE_NAME: &str = "plugin-manifests.bin";
 
 /// What identifies one version of a file on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,15 +76,31 @@ struct CacheFile {
     format: u32,
     host_version: String,
     api_version: String,
-    entries: BTreeMap<PathBuf, CacheEntry>,
+    entries: BTreeMap<String, CacheEntry>,
 }
 
-/// The cache of one run: what was on disk plus what this run learned.
+/// The directory (inside the cache dir) holding one JSON file per cached manifest.
+const MANIFEST_DIR_NAME: &str = "plugin-manifests";
+
+/// Unreferenced manifest files younger than this are kept: another process may have
+/// written one and not yet saved the index that refers to it.
+const MANIFEST_FILE_GRACE: Duration = Duration::from_secs(60);
+
+/// The cache of one run: what was on disk, handed out entry by entry, plus what
+/// this run learned.
+///
+/// Keys are paths as text in a `BTreeMap`: hashing and comparing `PathBuf` goes
+/// component by component, which showed up in start-up profiles with 100 plugins.
 #[derive(Debug)]
 pub struct ManifestCache {
     path: PathBuf,
-    entries: BTreeMap<PathBuf, CacheEntry>,
-    changed: bool,
+    manifest_dir: PathBuf,
+    entries: BTreeMap<String, CacheEntry>,
+    fresh: BTreeMap<String, CacheEntry>,
+}
+
+fn key_of(path: &Path) -> Cow<'_, str> {
+    path.to_string_lossy()
 }
 
 impl ManifestCache {
@@ -82,46 +110,71 @@ impl ManifestCache {
         let entries = read_entries(&path).unwrap_or_default();
         ManifestCache {
             path,
+            manifest_dir: cache_dir.join(MANIFEST_DIR_NAME),
             entries,
-            changed: false,
+            fresh: BTreeMap::new(),
         }
     }
 
-    /// The cached outcome for a file, if it is still the same file.
-    pub fn get(&self, path: &Path, stamp: &FileStamp) -> Option<&LoadOutcome> {
-        self.entries
-            .get(path)
-            .filter(|entry| entry.stamp == *stamp)
-            .map(|entry| &entry.outcome)
+    /// Takes the cached outcome for a file out of the cache, if it is still the same
+    /// file (moved, not copied: each file is asked for once per run). The entry stays
+    /// in the file on disk.
+    pub fn take(&mut self, path: &Path, stamp: &FileStamp) -> Option<LoadOutcome> {
+        let key = key_of(path);
+        match self.entries.remove(key.as_ref()) {
+            Some(entry) if entry.stamp == *stamp => Some(entry.outcome),
+            _ => None,
+        }
     }
 
-    /// Records what loading a file found.
-    pub fn insert(&mut self, path: &Path, stamp: FileStamp, outcome: LoadOutcome) {
-        self.entries
-            .insert(path.to_path_buf(), CacheEntry { stamp, outcome });
-        self.changed = true;
+    /// Records what loading a file found. A full manifest goes to a file of its own
+    /// (the index then holds only the summary); if that file cannot be written the
+    /// manifest stays inline, which is only slower.
+    pub fn insert(&mut self, path: &Path, stamp: FileStamp, mut outcome: LoadOutcome) {
+        if let LoadOutcome::Loaded {
+            summary, manifest, ..
+        } = &mut outcome
+        {
+            if let ManifestJson::Text(text) = manifest {
+                match self.write_manifest_file(&summary.name, text) {
+                    Ok(file) => *manifest = ManifestJson::CacheFile(file),
+                    Err(error) => tracing::debug!(
+                        "keeping the manifest of {} inline: {error:#}",
+                        path.display()
+                    ),
+                }
+            }
+        }
+        self.fresh
+            .insert(key_of(path).into_owned(), CacheEntry { stamp, outcome });
     }
 
-    /// Drops entries for files not in `present` (removed plugins).
-    pub fn retain_only(&mut self, present: &[PathBuf], searched_dirs: &[PathBuf]) {
-        let before = self.entries.len();
-        // Only forget files in directories this run searched: another run with other
-        // `--plugin-dir`s may still use the rest.
-        self.entries.retain(|path, _| {
-            present.contains(path)
-                || !path
-                    .parent()
-                    .is_some_and(|parent| searched_dirs.iter().any(|dir| dir == parent))
+    fn write_manifest_file(&self, plugin: &str, text: &str) -> Result<PathBuf> {
+        create_dir_all_with_mode(&self.manifest_dir, 0o700)?;
+        let mut hasher = DefaultHasher::new();
+        text.hash(&mut hasher);
+        let file = self
+            .manifest_dir
+            .join(format!("{plugin}-{:016x}.json", hasher.finish()));
+        if !file.exists() {
+            atomic_write(&file, text.as_bytes(), Some(0o600))?;
+        }
+        Ok(file)
+    }
+
+    /// Writes what this run learned into the cache file, if anything. Entries of
+    /// files that no longer exist are dropped then. Failures only cost speed, so they
+    /// are logged, not reported as errors.
+    pub fn save(&self, searched_dirs: &[PathBuf]) {
+        // What was not taken belongs to files this run did not find: if one of them
+        // was in a searched directory, it is gone and the file should forget it.
+        let forgotten = self.entries.keys().any(|key| {
+            let path = Path::new(key);
+            path.parent()
+                .is_some_and(|parent| searched_dirs.iter().any(|dir| dir == parent))
+                && !path.exists()
         });
-        if self.entries.len() != before {
-            self.changed = true;
-        }
-    }
-
-    /// Writes the cache back if this run changed it. Failures only cost speed, so
-    /// they are logged, not reported as errors.
-    pub fn save(&self) {
-        if !self.changed {
+        if self.fresh.is_empty() && !forgotten {
             return;
         }
         if let Err(error) = self.merge_and_write() {
@@ -140,24 +193,62 @@ impl ManifestCache {
         // Another process may have written entries for other files meanwhile: keep
         // theirs, ours win for the files we just examined.
         let mut merged = read_entries(&self.path).unwrap_or_default();
-        merged.retain(|path, _| path.exists());
-        for (path, entry) in &self.entries {
-            merged.insert(path.clone(), entry.clone());
+        merged.retain(|key, _| Path::new(key).exists());
+        for (key, entry) in &self.fresh {
+            merged.insert(key.clone(), entry.clone());
         }
+        let referenced: HashSet<PathBuf> = merged
+            .values()
+            .filter_map(|entry| match &entry.outcome {
+                LoadOutcome::Loaded {
+                    manifest: ManifestJson::CacheFile(file),
+                    ..
+                } => Some(file.clone()),
+                _ => None,
+            })
+            .collect();
         let file = CacheFile {
             format: CACHE_FORMAT,
             host_version: HOST_VERSION.to_string(),
             api_version: API_VERSION.to_string(),
             entries: merged,
         };
-        let text = serde_json::to_vec(&file)?;
-        atomic_write(&self.path, &text, Some(0o600))
+        let mut bytes = CACHE_MAGIC.to_vec();
+        bytes.extend(postcard::to_allocvec(&file)?);
+        atomic_write(&self.path, &bytes, Some(0o600))?;
+        self.remove_unreferenced_manifests(&referenced);
+        Ok(())
+    }
+
+    fn remove_unreferenced_manifests(&self, referenced: &HashSet<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(&self.manifest_dir) else {
+            return;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            let old_enough = entry
+                .metadata()
+                .and_then(|metadata| metadata.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > MANIFEST_FILE_GRACE);
+            if old_enough && !referenced.contains(&path) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
     }
 }
 
-fn read_entries(path: &Path) -> Option<BTreeMap<PathBuf, CacheEntry>> {
+fn read_entries(path: &Path) -> Option<BTreeMap<String, CacheEntry>> {
     let bytes = std::fs::read(path).ok()?;
-    let file: CacheFile = match serde_json::from_slice(&bytes) {
+    let Some(body) = bytes.strip_prefix(CACHE_MAGIC) else {
+        tracing::debug!(
+            "ignoring manifest cache {} of another format",
+            path.display()
+        );
+        return None;
+    };
+    let file: CacheFile = match postcard::from_bytes(body) {
         Ok(file) => file,
         Err(error) => {
             tracing::debug!(
@@ -197,9 +288,10 @@ mod tests {
         };
         let mut cache = ManifestCache::load(dir.path());
         cache.insert(&plugin, stamp, broken());
-        cache.save();
-        let cache = ManifestCache::load(dir.path());
-        assert!(cache.get(&plugin, &stamp).is_some());
+        cache.save(&[]);
+        assert!(ManifestCache::load(dir.path())
+            .take(&plugin, &stamp)
+            .is_some());
         for changed in [
             FileStamp { size: 2, ..stamp },
             FileStamp {
@@ -212,7 +304,8 @@ mod tests {
             },
             FileStamp { inode: 10, ..stamp },
         ] {
-            assert!(cache.get(&plugin, &changed).is_none(), "{changed:?}");
+            let mut cache = ManifestCache::load(dir.path());
+            assert!(cache.take(&plugin, &changed).is_none(), "{changed:?}");
         }
     }
 

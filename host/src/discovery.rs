@@ -79,8 +79,8 @@ pub fn discover(search: &[SearchDir]) -> (Vec<DirReport>, Vec<Candidate>) {
         let mut found: Vec<Candidate> = entries
             .filter_map(Result::ok)
             .filter_map(|entry| {
-                let file_name = entry.file_name().to_string_lossy().into_owned();
-                let plugin_name = plugin_name_from_file(&file_name)?.to_string();
+                let file_name = entry.file_name();
+                let plugin_name = plugin_name_from_file(file_name.to_str()?)?.to_string();
                 let path = entry.path();
                 let metadata = std::fs::metadata(&path).ok()?;
                 if !metadata.is_file() {
@@ -98,7 +98,8 @@ pub fn discover(search: &[SearchDir]) -> (Vec<DirReport>, Vec<Candidate>) {
                 })
             })
             .collect();
-        found.sort_by(|a, b| a.path.cmp(&b.path));
+        // Byte order of the file names: comparing `Path`s goes component by component.
+        found.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
         candidates.extend(found);
         reports.push(DirReport {
             dir: dir.clone(),

@@ -55,7 +55,7 @@ pub fn run_plugin(
     json: bool,
     overrides: &EnvOverrides,
 ) -> i32 {
-    let module = match open_module(&record.path) {
+    let module = match open_module(&record.path, record.verified_stamp.as_ref()) {
         Ok((module, _)) => module,
         Err(LoadOutcome::Broken { reason, .. } | LoadOutcome::Incompatible { reason, .. }) => {
             eprintln!(

@@ -14,31 +14,113 @@ use std::sync::Mutex;
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::RResult;
-use mosaic_plugin_api::{Manifest, PluginModRef, API_VERSION};
+use mosaic_plugin_api::{Manifest, Mount, PluginModRef, API_VERSION};
 use serde::{Deserialize, Serialize};
+
+use crate::cache::FileStamp;
 
 /// The version of this host binary.
 pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// What loading a plugin file found out. Cached by path, size and mtime.
+/// Enough of a manifest to list a plugin and build the command tree without
+/// parsing the whole manifest: what the cache keeps parsed for every plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginSummary {
+    /// The plugin's name.
+    pub name: String,
+    /// The plugin's version.
+    pub version: String,
+    /// One line for `plugins list`.
+    pub description: String,
+    /// The host versions it supports.
+    pub host_requirement: String,
+    /// Its top-level commands, in manifest order.
+    pub commands: Vec<CommandSummary>,
+}
+
+/// A top-level command as the tree needs it when it is not the one being run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandSummary {
+    /// The word typed.
+    pub name: String,
+    /// One line for help.
+    pub about: String,
+    /// Other words for it.
+    pub aliases: Vec<String>,
+    /// Where it is mounted.
+    pub mount: Mount,
+    /// Left out of help.
+    pub hidden: bool,
+}
+
+impl PluginSummary {
+    /// The summary of a manifest.
+    pub fn of(manifest: &Manifest) -> PluginSummary {
+        PluginSummary {
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            description: manifest.description.clone(),
+            host_requirement: manifest.host_requirement.clone(),
+            commands: manifest
+                .commands
+                .iter()
+                .map(|command| CommandSummary {
+                    name: command.name.clone(),
+                    about: command.about.clone(),
+                    aliases: command.aliases.clone(),
+                    mount: command.mount,
+                    hidden: command.hidden,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Where a plugin's full manifest JSON is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ManifestJson {
+    /// In memory, as read from the library (or inline in the cache index when its
+    /// own file could not be written).
+    Text(String),
+    /// In a file of the cache (see [`crate::cache`]).
+    CacheFile(std::path::PathBuf),
+}
+
+impl ManifestJson {
+    /// The JSON text.
+    pub fn read(&self) -> std::io::Result<String> {
+        match self {
+            ManifestJson::Text(text) => Ok(text.clone()),
+            ManifestJson::CacheFile(path) => std::fs::read_to_string(path),
+        }
+    }
+}
+
+/// What loading a plugin file found out. Cached by file (see [`crate::cache`]).
+///
+/// The full manifest is kept apart from the summary: a run parses only the
+/// summaries, plus the manifest of the plugin it runs, so start-up does not grow
+/// with every command of every installed plugin.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum LoadOutcome {
     /// A valid plugin.
     Loaded {
         /// The `mosaic-plugin-api` version it was built against.
         api_version: String,
-        /// Its manifest, validated.
-        manifest: Box<Manifest>,
+        /// Its manifest's summary.
+        summary: Box<PluginSummary>,
+        /// Its whole manifest (validated), as JSON.
+        manifest: ManifestJson,
     },
     /// A plugin this host cannot use: other ABI version, other layout, or a host
     /// requirement this version does not meet.
     Incompatible {
         /// The API version it was built against, when known.
         api_version: Option<String>,
-        /// Its manifest, when it could be read (a host requirement not met).
-        #[serde(default)]
-        manifest: Option<Box<Manifest>>,
+        /// Its manifest's summary, when it could be read (a host requirement not met).
+        summary: Option<Box<PluginSummary>>,
         /// One line: what is wrong and the fix.
         reason: String,
         /// The full explanation for `plugins doctor`.
@@ -86,7 +168,15 @@ fn first_line(text: &str) -> String {
 }
 
 /// Opens the library (once per process) and returns its root module.
-pub fn open_module(path: &Path) -> Result<(PluginModRef, String), LoadOutcome> {
+///
+/// `verified` is the stamp of the file as it was when an earlier run loaded it and
+/// abi_stable checked its type layouts (a manifest-cache hit). If the file still has
+/// that stamp after opening it, the layout check — about 0.4 ms, most of the time of
+/// a plugin command — is skipped; the version check is always done.
+pub fn open_module(
+    path: &Path,
+    verified: Option<&FileStamp>,
+) -> Result<(PluginModRef, String), LoadOutcome> {
     let header = lib_header_from_path(path).map_err(|error| classify(path, error, None))?;
     let parsed_version = header.version_strings().parsed().ok().map(version_text);
     // abi_stable's own version check lets a plugin built against a *newer* 0.N pass
@@ -100,9 +190,18 @@ pub fn open_module(path: &Path) -> Result<(PluginModRef, String), LoadOutcome> {
     if let Some(module) = already_opened(path) {
         return Ok((module, api_version));
     }
-    let module = header
-        .init_root_module::<PluginModRef>()
-        .map_err(|error| classify(path, error, Some(api_version.clone())))?;
+    // Stat after opening: a file swapped in between shows a new stamp and is checked.
+    let unchanged = verified.is_some_and(|stamp| {
+        std::fs::metadata(path).is_ok_and(|metadata| FileStamp::of(&metadata) == *stamp)
+    });
+    let module = if unchanged {
+        // SAFETY: this exact file (same size, mtime, ctime and inode) passed
+        // abi_stable's layout check against this host version in an earlier run.
+        unsafe { header.init_root_module_with_unchecked_layout::<PluginModRef>() }
+    } else {
+        header.init_root_module::<PluginModRef>()
+    }
+    .map_err(|error| classify(path, error, Some(api_version.clone())))?;
     remember(path, module);
     Ok((module, api_version))
 }
@@ -122,7 +221,7 @@ fn incompatible_api_version(path: &Path, actual: &str, expected: &str) -> LoadOu
     );
     LoadOutcome::Incompatible {
         api_version: Some(actual.to_string()),
-        manifest: None,
+        summary: None,
         detail,
         reason,
     }
@@ -159,7 +258,7 @@ fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> Lo
             );
             LoadOutcome::Incompatible {
                 api_version,
-                manifest: None,
+                summary: None,
                 detail: format!("{file}: {reason}\n{error}"),
                 reason,
             }
@@ -171,7 +270,7 @@ fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> Lo
             );
             LoadOutcome::Incompatible {
                 api_version,
-                manifest: None,
+                summary: None,
                 detail: format!("{file}: {reason}\n{error}"),
                 reason,
             }
@@ -188,7 +287,7 @@ fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> Lo
 
 /// Loads a plugin file and reads, parses and checks its manifest.
 pub fn probe(path: &Path) -> LoadOutcome {
-    let (module, api_version) = match open_module(path) {
+    let (module, api_version) = match open_module(path, None) {
         Ok(opened) => opened,
         Err(outcome) => return outcome,
     };
@@ -227,12 +326,13 @@ pub fn probe(path: &Path) -> LoadOutcome {
             api_version: Some(api_version),
             detail: format!("{}: {reason}", path.display()),
             reason,
-            manifest: Some(Box::new(manifest)),
+            summary: Some(Box::new(PluginSummary::of(&manifest))),
         };
     }
     LoadOutcome::Loaded {
         api_version,
-        manifest: Box::new(manifest),
+        summary: Box::new(PluginSummary::of(&manifest)),
+        manifest: ManifestJson::Text(json),
     }
 }
 

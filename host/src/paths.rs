@@ -143,9 +143,9 @@ pub fn plugin_file_name(name: &str) -> String {
 
 /// The plugin name a file name stands for (`libmosaic_fleet.so` → `fleet`).
 pub fn plugin_name_from_file(file_name: &str) -> Option<&str> {
-    let prefix = format!("{}mosaic_", std::env::consts::DLL_PREFIX);
     file_name
-        .strip_prefix(prefix.as_str())?
+        .strip_prefix(std::env::consts::DLL_PREFIX)?
+        .strip_prefix("mosaic_")?
         .strip_suffix(std::env::consts::DLL_SUFFIX)
         .filter(|name| !name.is_empty())
 }

@@ -8,13 +8,14 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use mosaic_plugin_api::{CommandSpec, Manifest, Mount};
 use serde::Serialize;
 
-use crate::cache::ManifestCache;
+use crate::cache::{FileStamp, ManifestCache};
 use crate::discovery::{discover, Candidate, DirReport};
-use crate::loader::{probe, LoadOutcome};
+use crate::loader::{probe, CommandSummary, LoadOutcome, ManifestJson, PluginSummary};
 use crate::paths::SearchDir;
 
 /// Top-level words the host itself owns.
@@ -64,9 +65,14 @@ pub struct PluginRecord {
     pub status: Status,
     /// The API version it was built against, when known.
     pub api_version: Option<String>,
-    /// Its manifest, when it could be read.
+    /// The summary of its manifest, when it could be read.
     #[serde(skip)]
-    pub manifest: Option<Manifest>,
+    pub summary: Option<PluginSummary>,
+    /// Where its whole manifest is, parsed on first use by [`PluginRecord::manifest`].
+    #[serde(skip)]
+    pub manifest_json: Option<ManifestJson>,
+    #[serde(skip)]
+    parsed_manifest: OnceLock<Option<Manifest>>,
     /// The commands mounted from it, as typed (`config hooks`).
     pub commands: Vec<String>,
     /// Commands not mounted and why.
@@ -76,14 +82,44 @@ pub struct PluginRecord {
     /// The full explanation for `plugins doctor`.
     #[serde(skip)]
     pub detail: Option<String>,
+    /// The file's stamp when its outcome came from the cache: an earlier run loaded
+    /// and checked this exact file.
+    #[serde(skip)]
+    pub verified_stamp: Option<FileStamp>,
 }
 
 impl PluginRecord {
     /// The plugin's version, when known.
     pub fn version(&self) -> Option<&str> {
-        self.manifest
+        self.summary
             .as_ref()
-            .map(|manifest| manifest.version.as_str())
+            .map(|summary| summary.version.as_str())
+    }
+
+    /// The whole manifest (parsed now, once): only what runs a plugin command, or
+    /// reports on every key or command, needs it.
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.parsed_manifest
+            .get_or_init(|| {
+                let cached = self.manifest_json.as_ref()?.read().ok();
+                let text = match cached {
+                    Some(text) => text,
+                    // The cache file went missing: ask the library again.
+                    None => match probe(&self.path) {
+                        LoadOutcome::Loaded { manifest, .. } => manifest.read().ok()?,
+                        _ => return None,
+                    },
+                };
+                serde_json::from_str(&text)
+                    .map_err(|error| {
+                        tracing::warn!(
+                            "the manifest of {} is unreadable: {error}",
+                            self.path.display()
+                        )
+                    })
+                    .ok()
+            })
+            .as_ref()
     }
 }
 
@@ -98,27 +134,18 @@ pub struct Registry {
 
 /// The words typed before and including a top-level command.
 pub fn command_words(mount: Mount, name: &str) -> String {
-    mount
-        .prefix()
-        .iter()
-        .copied()
-        .chain(std::iter::once(name))
-        .collect::<Vec<_>>()
-        .join(" ")
+    match mount {
+        Mount::Top => name.to_string(),
+        Mount::Config => format!("config {name}"),
+    }
 }
 
 impl Registry {
     /// Discovers plugins on `search`, using and refreshing `cache`.
     pub fn build(search: &[SearchDir], cache: &mut ManifestCache) -> Registry {
         let (dirs, candidates) = discover(search);
-        let present: Vec<PathBuf> = candidates
-            .iter()
-            .map(|candidate| candidate.path.clone())
-            .collect();
-        let searched: Vec<PathBuf> = search.iter().map(|dir| dir.path.clone()).collect();
-        cache.retain_only(&present, &searched);
         let plugins = candidates
-            .iter()
+            .into_iter()
             .map(|candidate| record_for(candidate, cache))
             .collect();
         let mut registry = Registry {
@@ -131,103 +158,113 @@ impl Registry {
     }
 
     fn assign_commands(&mut self) {
-        let mut names: HashMap<String, PathBuf> = HashMap::new();
+        // Index of the first working plugin of each name.
+        let mut first_of_name: HashMap<String, usize> = HashMap::new();
         for index in 0..self.plugins.len() {
-            let record = &mut self.plugins[index];
-            let Some(manifest) = record.manifest.clone() else {
+            if self.plugins[index].status != Status::Ok {
+                continue;
+            }
+            // Taken out for the loop (and put back) so the other records can be read.
+            let Some(summary) = self.plugins[index].summary.take() else {
                 continue;
             };
-            if record.status != Status::Ok {
-                continue;
-            }
-            if let Some(first) = names.get(&manifest.name) {
-                record.status = Status::Shadowed;
-                record.problem = Some(format!(
-                    "another plugin named `{}` comes first in the search path: {}",
-                    manifest.name,
-                    first.display()
-                ));
-                record.shadowed = manifest
-                    .commands
-                    .iter()
-                    .map(|command| command_words(command.mount, &command.name))
-                    .collect();
-                continue;
-            }
-            names.insert(manifest.name.clone(), record.path.clone());
-            let mut shadow_reasons = Vec::new();
-            for (command_index, command) in manifest.commands.iter().enumerate() {
-                let words = command_words(command.mount, &command.name);
-                let claims: Vec<&str> = std::iter::once(command.name.as_str())
-                    .chain(command.aliases.iter().map(String::as_str))
-                    .collect();
-                let builtin = match command.mount {
-                    Mount::Top => BUILTIN_TOP_COMMANDS,
-                    Mount::Config => BUILTIN_CONFIG_COMMANDS,
-                };
-                let conflict = claims.iter().find_map(|claim| {
-                    if builtin.contains(claim) {
-                        Some(format!(
-                            "`{}` is a built-in command",
-                            command_words(command.mount, claim)
-                        ))
-                    } else {
-                        self.owners
-                            .get(&(command.mount, claim.to_string()))
-                            .map(|(owner, _)| {
-                                format!(
-                                    "`{}` is already provided by plugin `{}` ({})",
-                                    command_words(command.mount, claim),
-                                    self.plugins[*owner].name,
-                                    self.plugins[*owner].path.display()
-                                )
-                            })
-                    }
-                });
-                let record = &mut self.plugins[index];
-                match conflict {
-                    Some(reason) => {
-                        record.shadowed.push(words);
-                        shadow_reasons.push(reason);
-                    }
-                    None => {
-                        record.commands.push(words);
-                        for claim in claims {
-                            self.owners
-                                .insert((command.mount, claim.to_string()), (index, command_index));
-                        }
-                    }
+            match first_of_name.get(&summary.name) {
+                Some(&first) => {
+                    let first_path = self.plugins[first].path.display().to_string();
+                    let record = &mut self.plugins[index];
+                    record.status = Status::Shadowed;
+                    record.problem = Some(format!(
+                        "another plugin named `{}` comes first in the search path: {first_path}",
+                        summary.name
+                    ));
+                    record.shadowed = summary
+                        .commands
+                        .iter()
+                        .map(|command| command_words(command.mount, &command.name))
+                        .collect();
+                }
+                None => {
+                    first_of_name.insert(summary.name.clone(), index);
+                    self.mount_commands(index, &summary);
                 }
             }
-            if !shadow_reasons.is_empty() {
-                let record = &mut self.plugins[index];
-                record.status = Status::Shadowed;
-                record.problem = Some(format!(
-                    "command not mounted: {}",
-                    shadow_reasons.join("; ")
-                ));
-            }
+            self.plugins[index].summary = Some(summary);
         }
     }
 
-    /// The plugin and command spec that own `mosaic [config] <name>`.
+    /// Mounts the commands of plugin `index`, or records why one is not mounted.
+    fn mount_commands(&mut self, index: usize, summary: &PluginSummary) {
+        let mut shadow_reasons = Vec::new();
+        for (command_index, command) in summary.commands.iter().enumerate() {
+            let claims = std::iter::once(&command.name).chain(&command.aliases);
+            let builtin = match command.mount {
+                Mount::Top => BUILTIN_TOP_COMMANDS,
+                Mount::Config => BUILTIN_CONFIG_COMMANDS,
+            };
+            let conflict = claims.clone().find_map(|claim| {
+                if builtin.contains(&claim.as_str()) {
+                    return Some(format!(
+                        "`{}` is a built-in command",
+                        command_words(command.mount, claim)
+                    ));
+                }
+                let (owner, _) = self.owners.get(&(command.mount, claim.clone()))?;
+                let owner = &self.plugins[*owner];
+                Some(format!(
+                    "`{}` is already provided by plugin `{}` ({})",
+                    command_words(command.mount, claim),
+                    owner.name,
+                    owner.path.display()
+                ))
+            });
+            let words = command_words(command.mount, &command.name);
+            match conflict {
+                Some(reason) => {
+                    self.plugins[index].shadowed.push(words);
+                    shadow_reasons.push(reason);
+                }
+                None => {
+                    self.plugins[index].commands.push(words);
+                    for claim in claims {
+                        self.owners
+                            .insert((command.mount, claim.clone()), (index, command_index));
+                    }
+                }
+            }
+        }
+        if !shadow_reasons.is_empty() {
+            let record = &mut self.plugins[index];
+            record.status = Status::Shadowed;
+            record.problem = Some(format!(
+                "command not mounted: {}",
+                shadow_reasons.join("; ")
+            ));
+        }
+    }
+
+    /// Whether a plugin provides `mosaic [config] <name>` (cheap: no manifest parsed).
+    pub fn is_mounted(&self, mount: Mount, name: &str) -> bool {
+        self.owners.contains_key(&(mount, name.to_string()))
+    }
+
+    /// The plugin and full command spec that own `mosaic [config] <name>`.
     pub fn owner(&self, mount: Mount, name: &str) -> Option<(&PluginRecord, &CommandSpec)> {
         let (plugin_index, command_index) = *self.owners.get(&(mount, name.to_string()))?;
         let record = &self.plugins[plugin_index];
-        let command = &record.manifest.as_ref()?.commands[command_index];
+        let command = record.manifest()?.commands.get(command_index)?;
         Some((record, command))
     }
 
-    /// Every mounted command with its plugin, in search order.
-    pub fn mounted(&self) -> Vec<(&PluginRecord, &CommandSpec)> {
+    /// Every mounted command (its plugin and its summary), in search order.
+    pub fn mounted(&self) -> Vec<(&PluginRecord, &CommandSummary)> {
         let mut mounted: Vec<(usize, usize)> = self
             .owners
             .iter()
             .filter(|((_, claim), (plugin, command))| {
                 self.plugins[*plugin]
-                    .manifest
+                    .summary
                     .as_ref()
-                    .is_some_and(|manifest| manifest.commands[*command].name == *claim)
+                    .is_some_and(|summary| summary.commands[*command].name == *claim)
             })
             .map(|(_, position)| *position)
             .collect();
@@ -236,7 +273,7 @@ impl Registry {
             .into_iter()
             .filter_map(|(plugin, command)| {
                 let record = &self.plugins[plugin];
-                Some((record, &record.manifest.as_ref()?.commands[command]))
+                Some((record, record.summary.as_ref()?.commands.get(command)?))
             })
             .collect()
     }
@@ -257,18 +294,21 @@ impl Registry {
     }
 }
 
-fn record_for(candidate: &Candidate, cache: &mut ManifestCache) -> PluginRecord {
+fn record_for(candidate: Candidate, cache: &mut ManifestCache) -> PluginRecord {
     let mut record = PluginRecord {
         name: candidate.file_plugin_name.clone(),
         path: candidate.path.clone(),
         origin: candidate.origin,
         status: Status::Ok,
         api_version: None,
-        manifest: None,
+        summary: None,
+        manifest_json: None,
+        parsed_manifest: OnceLock::new(),
         commands: Vec::new(),
         shadowed: Vec::new(),
         problem: None,
         detail: None,
+        verified_stamp: None,
     };
     if let Some(reason) = &candidate.untrusted {
         record.status = Status::Untrusted;
@@ -279,8 +319,11 @@ fn record_for(candidate: &Candidate, cache: &mut ManifestCache) -> PluginRecord 
         ));
         return record;
     }
-    let outcome = match cache.get(&candidate.path, &candidate.stamp) {
-        Some(outcome) => outcome.clone(),
+    let outcome = match cache.take(&candidate.path, &candidate.stamp) {
+        Some(outcome) => {
+            record.verified_stamp = Some(candidate.stamp);
+            outcome
+        }
         None => {
             tracing::debug!("loading {} to read its manifest", candidate.path.display());
             let outcome = probe(&candidate.path);
@@ -291,21 +334,23 @@ fn record_for(candidate: &Candidate, cache: &mut ManifestCache) -> PluginRecord 
     match outcome {
         LoadOutcome::Loaded {
             api_version,
+            summary,
             manifest,
         } => {
-            record.name = manifest.name.clone();
+            record.name = summary.name.clone();
             record.api_version = Some(api_version);
-            record.manifest = Some(*manifest);
+            record.summary = Some(*summary);
+            record.manifest_json = Some(manifest);
         }
         LoadOutcome::Incompatible {
             api_version,
+            summary,
             reason,
             detail,
-            manifest,
         } => {
-            if let Some(manifest) = manifest {
-                record.name = manifest.name.clone();
-                record.manifest = Some(*manifest);
+            if let Some(summary) = summary {
+                record.name = summary.name.clone();
+                record.summary = Some(*summary);
             }
             record.status = Status::Incompatible;
             record.api_version = api_version;

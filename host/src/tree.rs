@@ -7,7 +7,7 @@ use mosaic_plugin_api::{Mount, API_VERSION};
 
 use crate::builtins;
 use crate::known_plugins::KNOWN_COMMANDS;
-use crate::loader::HOST_VERSION;
+use crate::loader::{CommandSummary, HOST_VERSION};
 use crate::registry::Registry;
 
 const ABOUT: &str = "Run and manage AI coding agents on your own machines";
@@ -16,8 +16,29 @@ const LONG_ABOUT: &str = "Run and manage AI coding agents on your own machines.\
 Every feature of mosaic is a plugin: a library in the plugin search path that adds \
 commands to this tree. `mosaic plugins list` shows what is installed and where.";
 
-/// Builds the full command tree for this run.
-pub fn build(registry: &Registry) -> Command {
+/// How much of the plugins' command specs the tree needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail<'a> {
+    /// Every command in full (completion scripts).
+    Full,
+    /// The words typed name `[config] <name>`: when a plugin provides it, the tree
+    /// holds that command in full and no other plugin command; otherwise (help, a
+    /// built-in, a typo) every plugin command as a name and one line of help, which
+    /// is all `mosaic --help` and clap's suggestions use. Either way no other
+    /// plugin's manifest is parsed, so start-up stays flat as plugins are added.
+    Target(Option<(Mount, &'a str)>),
+}
+
+/// A plugin command as the tree shows it when it is not the one being run.
+fn summary_command(summary: &CommandSummary) -> Command {
+    Command::new(summary.name.clone())
+        .about(summary.about.clone())
+        .visible_aliases(summary.aliases.clone())
+        .hide(summary.hidden)
+}
+
+/// Builds the command tree for this run.
+pub fn build(registry: &Registry, detail: Detail<'_>) -> Command {
     let mut root = Command::new("mosaic")
         .version(format!("{HOST_VERSION} (plugin API {API_VERSION})"))
         .about(ABOUT)
@@ -26,10 +47,29 @@ pub fn build(registry: &Registry) -> Command {
         .arg_required_else_help(true)
         .args(global_args());
     let mut config_group = builtins::config::command();
-    for (_, spec) in registry.mounted() {
-        match spec.mount {
-            Mount::Top => root = root.subcommand(command_from_spec(spec)),
-            Mount::Config => config_group = config_group.subcommand(command_from_spec(spec)),
+    let mut add = |mount: Mount, command: Command| match mount {
+        Mount::Top => root = std::mem::take(&mut root).subcommand(command),
+        Mount::Config => config_group = std::mem::take(&mut config_group).subcommand(command),
+    };
+    match detail {
+        // Parsing a plugin command needs that command only: the others would cost
+        // start-up time for every installed plugin and be thrown away.
+        Detail::Target(Some((mount, word))) if registry.is_mounted(mount, word) => {
+            if let Some((_, spec)) = registry.owner(mount, word) {
+                add(mount, command_from_spec(spec));
+            }
+        }
+        _ => {
+            for (_, summary) in registry.mounted() {
+                let full = (detail == Detail::Full)
+                    .then(|| registry.owner(summary.mount, &summary.name))
+                    .flatten();
+                let command = match full {
+                    Some((_, spec)) => command_from_spec(spec),
+                    None => summary_command(summary),
+                };
+                add(summary.mount, command);
+            }
         }
     }
     root = root
@@ -56,7 +96,7 @@ fn missing_first_party(registry: &Registry) -> Vec<String> {
                 [_, name] => (Mount::Config, *name),
                 _ => return false,
             };
-            registry.owner(mount, name).is_none()
+            !registry.is_mounted(mount, name)
         })
         .map(|(words, plugin)| format!("`{}` ({plugin} plugin)", words.join(" ")))
         .collect()

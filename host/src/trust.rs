@@ -8,6 +8,12 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+/// The effective uid, asked once per process.
+fn effective_uid() -> u32 {
+    static UID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UID.get_or_init(|| nix::unistd::geteuid().as_raw())
+}
+
 /// Why a path is not trusted, or `None` when it is.
 pub fn untrusted_reason(path: &Path, metadata: &std::fs::Metadata) -> Option<String> {
     let kind = if metadata.is_dir() {
@@ -29,7 +35,7 @@ pub fn untrusted_reason(path: &Path, metadata: &std::fs::Metadata) -> Option<Str
         ));
     }
     let owner = metadata.uid();
-    let me = nix::unistd::geteuid().as_raw();
+    let me = effective_uid();
     if owner != 0 && owner != me {
         return Some(format!(
             "{kind} {} is owned by uid {owner}, not by you (uid {me}) or root",

@@ -17,7 +17,11 @@ fn greets_with_default_and_options() {
 #[test]
 fn greeting_resolves_env_then_config() {
     let mut host = TestHost::<Hello>::new();
-    std::fs::write(host.config_dir().join("config.json"), r#"{"hello":{"greeting":"Howdy"}}"#).unwrap();
+    std::fs::write(
+        host.config_dir().join("config.json"),
+        r#"{"hello":{"greeting":"Howdy"}}"#,
+    )
+    .unwrap();
     assert_eq!(host.run(&["hello"]).stdout, "Howdy, world!\n");
     host.env("MOSAIC_HELLO_GREETING", "Ahoy");
     assert_eq!(host.run(&["hello"]).stdout, "Ahoy, world!\n");
@@ -31,7 +35,9 @@ fn json_output_and_subcommand() {
     let value: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
     assert_eq!(value["greeting"], "Hello, world!");
     let output = host.run(&["hello", "dirs"]);
-    assert!(output.stdout.contains(&host.config_dir().display().to_string()));
+    assert!(output
+        .stdout
+        .contains(&host.config_dir().display().to_string()));
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub fn run(app: &App, matches: &ArgMatches) -> i32 {
         Some("fish") => Shell::Fish,
         _ => Shell::Bash,
     };
-    let mut tree = tree::build(&app.registry);
+    let mut tree = tree::build(&app.registry, tree::Detail::Full);
     clap_complete::generate(shell, &mut tree, "mosaic", &mut std::io::stdout());
     0
 }

@@ -184,3 +184,19 @@ macro_rules! export_plugin {
         };
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_panics_inside_catch_panic_are_captured() {
+        let inside = catch_panic(|| panic!("inside a run"));
+        assert!(inside.unwrap_err().starts_with("inside a run"));
+        // A panic elsewhere (a failing assertion in a plugin's test) reaches the
+        // previous hook, which prints it, instead of vanishing into the capture.
+        let outside = panic::catch_unwind(|| panic!("outside a run"));
+        assert!(outside.is_err());
+        assert_eq!(LAST_PANIC.with(|slot| slot.borrow_mut().take()), None);
+    }
+}

@@ -56,11 +56,20 @@ pub fn greeting_text(context: &Context<'_>, options: &HelloOptions) -> Result<St
     let manifest = mosaic_plugin_api::Plugin::manifest(&crate::Hello);
     let key = &manifest.config[0];
     let file = config::load(&context.config_dir())?;
-    let (word, _) = config::resolve(key, options.greeting.as_deref(), |name| context.env(name), &file)
-        .unwrap_or(("Hello".into(), config::ValueSource::Default));
+    let (word, _) = config::resolve(
+        key,
+        options.greeting.as_deref(),
+        |name| context.env(name),
+        &file,
+    )
+    .unwrap_or(("Hello".into(), config::ValueSource::Default));
     let word = word.as_str().unwrap_or("Hello").to_string();
     let text = format!("{word}, {}!", options.name);
-    Ok(if options.shout { text.to_uppercase() } else { text })
+    Ok(if options.shout {
+        text.to_uppercase()
+    } else {
+        text
+    })
 }
 
 /// Runs the command.

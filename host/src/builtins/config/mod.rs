@@ -62,7 +62,7 @@ pub fn declared_keys(app: &App) -> Vec<ConfigKeySpec> {
         .plugins
         .iter()
         .filter(|record| matches!(record.status, Status::Ok | Status::Shadowed))
-        .filter_map(|record| record.manifest.as_ref())
+        .filter_map(|record| record.manifest())
         .flat_map(|manifest| manifest.config.iter().cloned())
         .collect()
 }

@@ -60,7 +60,8 @@ pub fn run(app: &App, matches: &ArgMatches, json: bool) -> i32 {
             "detail": record.detail,
             "commands": record.commands,
             "shadowed_commands": record.shadowed,
-            "manifest": record.manifest,
+            "summary": record.summary,
+            "manifest": record.manifest(),
         });
         println!(
             "{}",
@@ -75,12 +76,14 @@ pub fn run(app: &App, matches: &ArgMatches, json: bool) -> i32 {
         "api version: {}",
         record.api_version.as_deref().unwrap_or("unknown")
     );
-    if let Some(manifest) = &record.manifest {
-        println!("version:     {}", manifest.version);
-        println!("requires:    mosaic {}", manifest.host_requirement);
-        if !manifest.description.is_empty() {
-            println!("about:       {}", manifest.description);
+    if let Some(summary) = &record.summary {
+        println!("version:     {}", summary.version);
+        println!("requires:    mosaic {}", summary.host_requirement);
+        if !summary.description.is_empty() {
+            println!("about:       {}", summary.description);
         }
+    }
+    if let Some(manifest) = record.manifest() {
         let mut lines = Vec::new();
         for command in &manifest.commands {
             let words = command_words(command.mount, &command.name);

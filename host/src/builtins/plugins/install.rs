@@ -59,7 +59,7 @@ pub fn run(app: &App, matches: &ArgMatches) -> i32 {
         return fail(format!("{}: no such file", source.display()));
     }
     let manifest = match probe(&source) {
-        LoadOutcome::Loaded { manifest, .. } => *manifest,
+        LoadOutcome::Loaded { summary, .. } => *summary,
         LoadOutcome::Incompatible { reason, .. } | LoadOutcome::Broken { reason, .. } => {
             return fail(format!(
                 "{} cannot be installed: {reason}",

@@ -38,7 +38,7 @@ pub fn run(app: &App, _matches: &ArgMatches, json: bool) -> i32 {
                     "shadowed_commands": record.shadowed,
                     "status": record.status.as_str(),
                     "problem": record.problem,
-                    "description": record.manifest.as_ref().map(|manifest| manifest.description.clone()),
+                    "description": record.summary.as_ref().map(|summary| summary.description.clone()),
                 })
             })
             .collect();

@@ -1,0 +1,33 @@
+//! `mosaic gateway start`: start the installed daemon and wait until it is healthy.
+
+use std::io::Write;
+
+use anyhow::Result;
+use mosaic_plugin_api::{CommandSpec, Context, Invocation};
+
+use super::{print_started, require_installation, start_and_wait};
+use crate::pidfile::running_daemon;
+
+/// The command's declaration.
+pub fn spec() -> CommandSpec {
+    CommandSpec::new(
+        "start",
+        "Start the installed gateway and wait until it is healthy",
+    )
+}
+
+/// Runs the command.
+pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
+    let installation = require_installation(context)?;
+    if let Some(pid) = running_daemon(&installation.layout.pid_file()) {
+        writeln!(context.out(), "gateway already running (pid {pid})")?;
+        return Ok(0);
+    }
+    let health = start_and_wait(
+        installation.manager,
+        &installation.spec,
+        &installation.settings,
+    )?;
+    print_started(context, &installation, &health, "started")?;
+    Ok(0)
+}

@@ -1,0 +1,136 @@
+//! `mosaic gateway status [--json]`: installed, service manager, running + pid, URL,
+//! health, tier, version, admin present — secrets never shown.
+//!
+//! Exit code: 0 when the daemon runs, 3 when it does not (like `systemctl status`).
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+use mosaic_plugin_api::sdk::config;
+use mosaic_plugin_api::serde_json::json;
+use mosaic_plugin_api::{CommandSpec, Context, Example, Invocation};
+
+use super::recorded_manager;
+use crate::client::GatewayClient;
+use crate::layout::Layout;
+use crate::pidfile::running_daemon;
+use crate::settings::{redact_url, Settings};
+use crate::storage::sqlite::admin_exists_in;
+
+/// Exit code when the daemon is not running.
+pub const EXIT_NOT_RUNNING: i32 = 3;
+
+/// The command's declaration.
+pub fn spec() -> CommandSpec {
+    let mut spec = CommandSpec::new(
+        "status",
+        "Show whether the gateway is installed, running and healthy",
+    )
+    .long_about(
+        "Show whether the gateway is installed and running (with its pid), its URL, \
+             health, tier, version and whether an admin exists. Exits 0 when the daemon \
+             runs and 3 when it does not. Secrets are never shown.",
+    );
+    spec.examples = vec![Example {
+        command: "gateway status --json".into(),
+        description: "As one JSON document (exit 3: not running)".into(),
+        expect_exit_code: EXIT_NOT_RUNNING,
+        expect_stdout_contains: Some("\"installed\": false".into()),
+    }];
+    spec
+}
+
+/// Runs the command.
+pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
+    let layout = Layout::from_context(context, None);
+    let file = config::load(&layout.config_dir)?;
+    let manager = recorded_manager(&file)?;
+    let settings = Settings::from_file(&file)?;
+    let pid = running_daemon(&layout.pid_file());
+    let url = settings.local_url();
+    let health = pid.map(|_| {
+        GatewayClient::new(&url, Duration::from_secs(2))
+            .health()
+            .map_err(|error| format!("{error:#}"))
+    });
+    let admin_present = admin_exists_in(&layout.database_file()).ok();
+    let version = health
+        .as_ref()
+        .and_then(|health| health.as_ref().ok())
+        .map(|health| health.version.clone());
+    let health_text = match &health {
+        None => "not running".to_string(),
+        Some(Ok(health)) => health.status.clone(),
+        Some(Err(error)) => format!("unreachable ({error})"),
+    };
+    if context.json() {
+        context.print_json(&json!({
+            "installed": manager.is_some(),
+            "service_manager": manager.map(|manager| manager.as_str()),
+            "running": pid.is_some(),
+            "pid": pid,
+            "url": url,
+            "host": settings.host.to_string(),
+            "port": settings.port,
+            "health": health_text,
+            "tier": settings.tier.as_str(),
+            "version": version,
+            "admin_present": admin_present,
+            "cors_origin": settings.cors_origin,
+            "anthropic_api_key": settings.anthropic_api_key.as_ref().map(|_| "<redacted>"),
+            "database_url": settings.database_url.as_ref().map(|url| redact_url(url.expose())),
+            "valkey_url": settings.valkey_url.as_ref().map(|url| redact_url(url.expose())),
+            "config_file": layout.config_file().display().to_string(),
+            "log_file": layout.log_file().display().to_string(),
+            "database_file": layout.database_file().display().to_string(),
+        }))?;
+    } else {
+        let mut out = context.out();
+        match (manager, pid) {
+            (None, _) => writeln!(
+                out,
+                "gateway: not installed (install it with `mosaic gateway install`)"
+            )?,
+            (Some(_), Some(pid)) => writeln!(out, "gateway: running (pid {pid})")?,
+            (Some(_), None) => writeln!(
+                out,
+                "gateway: not running (start it with `mosaic gateway start`)"
+            )?,
+        }
+        if let Some(manager) = manager {
+            let yes_no = |value: Option<bool>| match value {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "unknown",
+            };
+            writeln!(out, "  service manager:  {}", manager.describe())?;
+            writeln!(out, "  URL:              {url}")?;
+            writeln!(out, "  health:           {health_text}")?;
+            writeln!(out, "  tier:             {}", settings.tier)?;
+            writeln!(
+                out,
+                "  version:          {}",
+                version.as_deref().unwrap_or("-")
+            )?;
+            writeln!(out, "  admin present:    {}", yes_no(admin_present))?;
+            writeln!(out, "  CORS origin:      {}", settings.cors_origin)?;
+            writeln!(
+                out,
+                "  Anthropic key:    {}",
+                if settings.anthropic_api_key.is_some() {
+                    "set (not shown)"
+                } else {
+                    "not set"
+                }
+            )?;
+            writeln!(
+                out,
+                "  config:           {}",
+                layout.config_file().display()
+            )?;
+            writeln!(out, "  log:              {}", layout.log_file().display())?;
+        }
+    }
+    Ok(if pid.is_some() { 0 } else { EXIT_NOT_RUNNING })
+}

@@ -1,0 +1,180 @@
+//! `mosaic gateway run` itself: the foreground daemon.
+//!
+//! It reads its settings from `config.json` only (never the environment it was
+//! started with), takes the pid-file lock, opens and migrates the storage, binds the
+//! port, writes the bootstrap token when there is no admin yet, and serves until
+//! SIGTERM or SIGINT. Then in-flight requests finish, the storage is closed cleanly
+//! and the pid file is removed. Log lines (timestamped, via `tracing`) go to
+//! stderr, which the service manager sends to the log file.
+
+use std::cell::RefCell;
+
+use anyhow::{bail, Context as _, Result};
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::dispatcher::{self, DefaultGuard, Dispatch};
+use tracing::Level;
+
+use crate::layout::Layout;
+use crate::pidfile::PidFile;
+use crate::server::{self, AppState, BootstrapGate};
+use crate::settings::{is_exposed, Settings, Tier};
+use crate::storage::Backend;
+
+thread_local! {
+    /// Keeps the daemon's log subscriber active on each runtime thread.
+    static THREAD_LOG_GUARD: RefCell<Option<DefaultGuard>> = const { RefCell::new(None) };
+}
+
+/// The daemon's log subscriber: timestamped lines on stderr. The plugin's global
+/// subscriber forwards to the host (meant for short commands, at warn level), so the
+/// daemon sets its own as the default of every thread it runs.
+fn log_dispatch(verbosity: i8, ansi: bool) -> Dispatch {
+    let level = match verbosity {
+        i8::MIN..=-1 => Level::WARN,
+        0 => Level::INFO,
+        1 => Level::DEBUG,
+        _ => Level::TRACE,
+    };
+    Dispatch::new(
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(ansi)
+            .with_target(verbosity > 0)
+            .with_max_level(level)
+            .finish(),
+    )
+}
+
+/// Keeps the idle daemon small. Each password hash allocates ~19 MiB; glibc's
+/// default (a dynamic mmap threshold that grows after such a block is freed, and one
+/// arena per thread) would keep that memory after the request. A fixed threshold
+/// returns every large block to the system when it is freed.
+fn limit_allocator_retention() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning parameters; it is called before
+    // the runtime's threads start.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+/// Runs the daemon until a shutdown signal; returns the exit code.
+pub fn run(layout: &Layout, settings: &Settings, verbosity: i8, ansi: bool) -> Result<i32> {
+    limit_allocator_retention();
+    let dispatch = log_dispatch(verbosity, ansi);
+    let _main_thread_log = dispatcher::set_default(&dispatch);
+    if settings.tier != Tier::Local {
+        bail!(
+            "gateway.tier is `{}`: the team tier (PostgreSQL + Valkey) is not supported by \
+             this gateway version yet; set it back with `mosaic gateway install --tier local`",
+            settings.tier
+        );
+    }
+    let pid_file = PidFile::acquire(&layout.pid_file())?;
+    let thread_dispatch = dispatch.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_io()
+        .enable_time()
+        .max_blocking_threads(16)
+        .thread_name("gateway")
+        .on_thread_start(move || {
+            let guard = dispatcher::set_default(&thread_dispatch);
+            THREAD_LOG_GUARD.with(|slot| *slot.borrow_mut() = Some(guard));
+        })
+        .on_thread_stop(|| {
+            THREAD_LOG_GUARD
+                .with(|slot| slot.borrow_mut().take())
+                .map_or((), drop)
+        })
+        .build()
+        .context("cannot start the async runtime")?;
+    let outcome = runtime.block_on(serve(layout, settings));
+    drop(runtime);
+    drop(pid_file);
+    match &outcome {
+        Ok(()) => tracing::info!("gateway stopped"),
+        Err(error) => tracing::error!("gateway failed: {error:#}"),
+    }
+    outcome.map(|()| 0)
+}
+
+async fn serve(layout: &Layout, settings: &Settings) -> Result<()> {
+    let database = layout.database_file();
+    let backend = tokio::task::spawn_blocking({
+        let database = database.clone();
+        let tier = settings.tier;
+        move || Backend::open(tier, &database)
+    })
+    .await
+    .context("opening the storage failed")??;
+    let address = settings.bind_address();
+    let listener = match tokio::net::TcpListener::bind(address).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            let _ = backend.users.close().await;
+            if error.kind() == std::io::ErrorKind::AddrInUse {
+                bail!(
+                    "port {} on {} is already in use by another program; choose another \
+                     port with `mosaic gateway install --port N`",
+                    address.port(),
+                    address.ip()
+                );
+            }
+            bail!("cannot listen on {address}: {error}");
+        }
+    };
+    if is_exposed(settings.host) {
+        tracing::warn!(
+            "listening on {} — not a loopback address, so other machines can reach the gateway",
+            settings.host
+        );
+    }
+    let admin_exists = backend.users.admin_exists().await?;
+    let bootstrap = BootstrapGate::prepare(&layout.bootstrap_token_file(), admin_exists)?;
+    if !admin_exists {
+        tracing::info!(
+            "no admin yet: bootstrap token written to {}",
+            layout.bootstrap_token_file().display()
+        );
+    }
+    tracing::info!(
+        pid = std::process::id(),
+        tier = %settings.tier,
+        database = %database.display(),
+        anthropic_key = if settings.anthropic_api_key.is_some() { "configured" } else { "not set" },
+        "gateway {} listening on http://{address}",
+        server::VERSION
+    );
+    let state = AppState::new(
+        backend.clone(),
+        settings.tier,
+        settings.cors_origin.clone(),
+        bootstrap,
+    );
+    let served = server::serve(listener, state, shutdown_signal()).await;
+    let closed = backend.users.close().await;
+    served.context("the HTTP server failed")?;
+    closed.context("closing the storage failed")?;
+    tracing::info!("storage closed");
+    Ok(())
+}
+
+/// Completes on the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    match (terminate, interrupt) {
+        (Ok(mut terminate), Ok(mut interrupt)) => {
+            let name = tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = interrupt.recv() => "SIGINT",
+            };
+            tracing::info!("{name} received: finishing in-flight requests");
+        }
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::error!("cannot listen for shutdown signals ({error}); stop with SIGKILL");
+            std::future::pending::<()>().await;
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! `mosaic gateway`: the local gateway daemon and its lifecycle.
+//!
+//! The daemon (`mosaic gateway run`, in [`daemon`] and [`server`]) is a small JSON
+//! API over HTTP — health, first-admin bootstrap, login sessions, admin-only user
+//! management — with its state behind the traits of [`storage`] (SQLite for the
+//! local tier). The lifecycle commands ([`commands`]) configure it ([`settings`]),
+//! run it under a service manager ([`service`]), and talk to it with a blocking
+//! client ([`client`]). [`layout`] decides every path; [`pidfile`] tells a live
+//! daemon from a stale pid file.
+//!
+//! Not here: the team tier's PostgreSQL and Valkey stores (a later version adds
+//! them as implementations of the same storage traits).
+
+pub mod client;
+pub mod clock;
+pub mod commands;
+pub mod daemon;
+pub mod layout;
+pub mod pidfile;
+pub mod secrets;
+pub mod server;
+pub mod service;
+pub mod settings;
+pub mod storage;
+
+use mosaic_plugin_api::anyhow::{bail, Result};
+use mosaic_plugin_api::{Context, Invocation, Manifest, Plugin};
+
+/// The plugin. The SDK creates one per call with `Default`.
+#[derive(Default)]
+pub struct Gateway;
+
+impl Plugin for Gateway {
+    fn manifest(&self) -> Manifest {
+        Manifest {
+            name: "gateway".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            description:
+                "The local gateway daemon: auth, users, storage; install and run it as a service"
+                    .to_string(),
+            host_requirement: ">=0.1.0, <0.2.0".to_string(),
+            commands: vec![commands::spec()],
+            config: settings::config_keys(),
+        }
+    }
+
+    fn run(&self, context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
+        let words: Vec<&str> = invocation.command.iter().map(String::as_str).collect();
+        match words.as_slice() {
+            ["gateway", "install"] => commands::install::run(context, invocation),
+            ["gateway", "status"] => commands::status::run(context, invocation),
+            ["gateway", "start"] => commands::start::run(context, invocation),
+            ["gateway", "stop"] => commands::stop::run(context, invocation),
+            ["gateway", "restart"] => commands::restart::run(context, invocation),
+            ["gateway", "logs"] => commands::logs::run(context, invocation),
+            ["gateway", "uninstall"] => commands::uninstall::run(context, invocation),
+            ["gateway", "run"] => commands::run::run(context, invocation),
+            other => bail!("unknown command `{}`", other.join(" ")),
+        }
+    }
+}
+
+mosaic_plugin_api::export_plugin!(Gateway);

@@ -1,0 +1,175 @@
+//! API errors: every failure is `{"error": {"code", "message"}}` with the right
+//! HTTP status, including the ones axum produces itself (bad JSON, oversized
+//! bodies, unknown routes).
+
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::storage::StoreError;
+
+/// An error answered to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after: Option<Duration>,
+}
+
+/// The one message for every failed login, whatever was wrong.
+pub const INVALID_CREDENTIALS: &str = "invalid email or password";
+/// The one message for every missing, unknown, expired or forged session.
+pub const INVALID_SESSION: &str = "missing, invalid or expired session";
+
+impl ApiError {
+    /// An error with a status, a stable code and a message for people.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 400: the request is malformed or a value is invalid.
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    /// 401 for a failed login (same for unknown user and wrong password).
+    pub fn invalid_credentials() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            INVALID_CREDENTIALS,
+        )
+    }
+
+    /// 401 for a request without a valid session (same for every reason).
+    pub fn unauthenticated() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", INVALID_SESSION)
+    }
+
+    /// 403: authenticated but not allowed.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 409.
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn rate_limited(wait: Duration) -> ApiError {
+        let seconds = wait.as_secs().max(1);
+        ApiError {
+            retry_after: Some(Duration::from_secs(seconds)),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many login attempts; try again in {seconds} s"),
+            )
+        }
+    }
+
+    /// 500; the cause is logged, never sent.
+    pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!("internal error: {cause}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the gateway log",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::EmailTaken => ApiError::conflict("a user with this email already exists"),
+            StoreError::AdminExists => ApiError::conflict("an admin already exists"),
+            StoreError::NotFound => ApiError::not_found("no such user"),
+            StoreError::LastAdmin => {
+                ApiError::conflict("the last admin cannot be deleted; create another admin first")
+            }
+            StoreError::Backend(cause) => ApiError::internal(&format!("{cause:#}")),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({"error": {"code": self.code, "message": self.message}}));
+        let mut response = (self.status, body).into_response();
+        if let Some(wait) = self.retry_after {
+            if let Ok(value) = HeaderValue::from_str(&wait.as_secs().to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+/// A JSON request body whose rejections (wrong content type, bad JSON, too large)
+/// are answered in the API's error format.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let status = rejection.status();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "invalid_request",
+    };
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large".to_string(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "the request body must be JSON (Content-Type: application/json)".to_string()
+        }
+        _ => rejection.body_text(),
+    };
+    ApiError::new(status, code, message)
+}
+
+/// The answer to a path no route has.
+pub async fn route_not_found() -> ApiError {
+    ApiError::not_found("no such API route")
+}
+
+/// The answer to a known path with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept this method",
+    )
+}

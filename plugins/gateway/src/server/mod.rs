@@ -1,0 +1,208 @@
+//! The daemon's HTTP API (axum): routes, shared state, and serving until SIGTERM or
+//! SIGINT with a graceful shutdown.
+//!
+//! | route | who | what |
+//! | --- | --- | --- |
+//! | `GET /health` | anyone | `{status, version, tier, uptime_s}` |
+//! | `POST /api/bootstrap/admin` | bootstrap token | the first admin (once) |
+//! | `POST /api/auth/login` | anyone (rate-limited) | a session token + cookie |
+//! | `POST /api/auth/logout` | session | ends the session |
+//! | `GET /api/auth/me` | session | the current user |
+//! | `GET/POST /api/users` | admin | list / create users |
+//! | `DELETE /api/users/{id}` | admin | delete a user |
+
+mod auth;
+mod bootstrap;
+pub mod cors;
+pub mod error;
+mod users;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::sync::Semaphore;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use bootstrap::BootstrapGate;
+
+use crate::secrets;
+use crate::settings::Tier;
+use crate::storage::Backend;
+use error::ApiError;
+
+/// The largest request body accepted (every API body is a small JSON object).
+pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
+/// How long in-flight requests may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The gateway's version, as `/health` reports it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<StateInner>,
+}
+
+struct StateInner {
+    backend: Backend,
+    tier: Tier,
+    cors_origin: String,
+    started: Instant,
+    bootstrap: BootstrapGate,
+    /// Password hashing takes ~19 MiB and tens of milliseconds each: at most this
+    /// many run at once, whatever the number of concurrent logins.
+    hashing: Semaphore,
+}
+
+impl AppState {
+    /// The state of a daemon serving `backend`.
+    pub fn new(
+        backend: Backend,
+        tier: Tier,
+        cors_origin: String,
+        bootstrap: BootstrapGate,
+    ) -> AppState {
+        let parallel_hashes = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1)
+            .max(1);
+        AppState {
+            inner: Arc::new(StateInner {
+                backend,
+                tier,
+                cors_origin,
+                started: Instant::now(),
+                bootstrap,
+                hashing: Semaphore::new(parallel_hashes),
+            }),
+        }
+    }
+
+    /// The storage.
+    pub fn backend(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    /// The one allowed CORS origin.
+    pub fn cors_origin(&self) -> &str {
+        &self.inner.cors_origin
+    }
+
+    fn bootstrap(&self) -> &BootstrapGate {
+        &self.inner.bootstrap
+    }
+
+    /// Runs password work (hashing or checking) on the blocking pool, a bounded
+    /// number at a time.
+    async fn password_work<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _permit = self
+            .inner
+            .hashing
+            .acquire()
+            .await
+            .map_err(|error| ApiError::internal(&error))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|error| ApiError::internal(&error))
+    }
+
+    /// Hashes a password with argon2id.
+    pub async fn hash_password(&self, password: String) -> Result<String, ApiError> {
+        self.password_work(move || secrets::hash_password(&password))
+            .await?
+            .map_err(|error| ApiError::internal(&error))
+    }
+
+    /// Checks a password; `None` for the hash spends the same work on a dummy hash
+    /// and fails (unknown user).
+    pub async fn verify_password(
+        &self,
+        password: String,
+        hash: Option<String>,
+    ) -> Result<bool, ApiError> {
+        self.password_work(move || match hash {
+            Some(hash) => secrets::verify_password(&password, &hash),
+            None => {
+                secrets::verify_against_dummy(&password);
+                false
+            }
+        })
+        .await
+    }
+}
+
+/// The API's router with every layer: tracing, panic catching, CORS, body limit.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/bootstrap/admin", post(bootstrap::create_admin))
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/me", get(auth::me))
+        .route("/api/users", get(users::list).post(users::create))
+        .route("/api/users/{id}", delete(users::remove))
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(from_fn_with_state(state.clone(), cors::cors))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal(&"a request handler panicked").into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    Json(json!({
+        "status": "ok",
+        "version": VERSION,
+        "tier": state.inner.tier.as_str(),
+        "uptime_s": state.inner.started.elapsed().as_secs(),
+    }))
+    .into_response()
+}
+
+/// Serves `listener` until `shutdown` completes, then lets in-flight requests
+/// finish for up to [`SHUTDOWN_GRACE`].
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = stopping.clone();
+    let server = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        signalled.notify_one();
+    });
+    let grace = async {
+        stopping.notified().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = grace => {
+            tracing::warn!(
+                "requests still open {} s after the shutdown signal; closing them",
+                SHUTDOWN_GRACE.as_secs()
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! `mosaic config hooks disable <EVENT>...|--all`: take hooks out of
+//! `settings.json`, reversibly.
+
+use mosaic_plugin_api::anyhow::Result;
+use mosaic_plugin_api::{CommandSpec, Context, Invocation};
+
+use super::switch;
+
+/// The command's declaration.
+pub fn spec() -> CommandSpec {
+    switch::switch_spec(
+        "disable",
+        "Disable hooks (reversible)",
+        "Disable Mosaic's hooks on the given Claude Code events: take their entries out of \
+         settings.json (Claude Code stops running them) and mark them disabled in \
+         hooks-config.json. `mosaic config hooks enable` puts them back exactly. An event \
+         name Claude Code does not know is a usage error; an event Mosaic has no hook on is \
+         an error.",
+        "Disable",
+    )
+}
+
+/// Runs the command.
+pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
+    switch::run(context, invocation, false)
+}

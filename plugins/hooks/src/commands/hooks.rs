@@ -1,0 +1,28 @@
+//! `mosaic config hooks`: the command group, mounted under the host's `config`.
+
+use mosaic_plugin_api::{CommandSpec, Mount};
+
+use super::{disable, enable, install, list, run, uninstall};
+
+/// The group's declaration.
+pub fn spec() -> CommandSpec {
+    CommandSpec::new("hooks", "Manage Mosaic's Claude Code hooks")
+        .long_about(
+            "Manage Mosaic's Claude Code hooks.\n\n\
+             Claude Code runs the hooks listed in $CLAUDE_HOME/settings.json (CLAUDE_HOME \
+             defaults to ~/.claude). Mosaic keeps its own record of its hooks in \
+             $CLAUDE_HOME/hooks-config.json and mirrors the enabled ones into \
+             settings.json, leaving every other hook and setting there as it is.\n\n\
+             Mosaic's hooks guard Bash commands against a deny-list of destructive \
+             commands (configured under hooks.bash_guard in config.json), and record what \
+             each agent does for `mosaic fleet ps` plus an audit log in \
+             <config dir>/hooks/audit.jsonl.",
+        )
+        .mount(Mount::Config)
+        .subcommand(install::spec())
+        .subcommand(list::spec())
+        .subcommand(enable::spec())
+        .subcommand(disable::spec())
+        .subcommand(uninstall::spec())
+        .subcommand(run::spec())
+}

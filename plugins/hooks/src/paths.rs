@@ -1,0 +1,96 @@
+//! Where Claude Code's files are: `CLAUDE_HOME` (else `~/.claude`), holding Claude
+//! Code's `settings.json` and Mosaic's record, `hooks-config.json`.
+//!
+//! Variables are read through the caller's lookup (the plugin passes
+//! [`mosaic_plugin_api::Context::env`]), so a wizard's `invoke` overrides apply.
+//! Nothing is created here.
+
+use std::path::{Path, PathBuf};
+
+use mosaic_plugin_api::anyhow::{bail, Result};
+
+/// Claude Code's settings file, the one it reads hooks from.
+pub const SETTINGS_FILE_NAME: &str = "settings.json";
+
+/// Mosaic's record of its hooks.
+pub const HOOKS_CONFIG_FILE_NAME: &str = "hooks-config.json";
+
+/// The files of one Claude Code home directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaudePaths {
+    /// `CLAUDE_HOME`, else `~/.claude`.
+    pub claude_home: PathBuf,
+    /// `<claude_home>/settings.json`.
+    pub settings: PathBuf,
+    /// `<claude_home>/hooks-config.json`.
+    pub hooks_config: PathBuf,
+}
+
+impl ClaudePaths {
+    /// The files inside `claude_home`.
+    pub fn new(claude_home: &Path) -> ClaudePaths {
+        ClaudePaths {
+            claude_home: claude_home.to_path_buf(),
+            settings: claude_home.join(SETTINGS_FILE_NAME),
+            hooks_config: claude_home.join(HOOKS_CONFIG_FILE_NAME),
+        }
+    }
+
+    /// Resolves the Claude home from `CLAUDE_HOME`, else `$HOME/.claude`. A leading
+    /// `~/` in `CLAUDE_HOME` (set in a file that no shell expanded) means `$HOME`.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<ClaudePaths> {
+        let home = env("HOME").filter(|value| !value.is_empty());
+        if let Some(claude_home) = env("CLAUDE_HOME").filter(|value| !value.is_empty()) {
+            let expanded = match (claude_home.strip_prefix("~/"), &home) {
+                (Some(rest), Some(home)) => Path::new(home).join(rest),
+                (None, Some(home)) if claude_home == "~" => PathBuf::from(home),
+                _ => PathBuf::from(&claude_home),
+            };
+            return Ok(ClaudePaths::new(&expanded));
+        }
+        match home {
+            Some(home) => Ok(ClaudePaths::new(&Path::new(&home).join(".claude"))),
+            None => bail!(
+                "cannot find Claude Code's directory: neither CLAUDE_HOME nor HOME is set \
+                 (set CLAUDE_HOME, e.g. CLAUDE_HOME=$HOME/.claude)"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |key| {
+            pairs
+                .iter()
+                .find(|(name, _)| *name == key)
+                .map(|(_, value)| value.to_string())
+        }
+    }
+
+    #[test]
+    fn claude_home_wins_over_home() {
+        let paths =
+            ClaudePaths::from_env(lookup(&[("HOME", "/h"), ("CLAUDE_HOME", "/c")])).unwrap();
+        assert_eq!(paths.settings, PathBuf::from("/c/settings.json"));
+        assert_eq!(paths.hooks_config, PathBuf::from("/c/hooks-config.json"));
+    }
+
+    #[test]
+    fn falls_back_to_home_and_expands_tilde() {
+        let paths = ClaudePaths::from_env(lookup(&[("HOME", "/h"), ("CLAUDE_HOME", "")])).unwrap();
+        assert_eq!(paths.claude_home, PathBuf::from("/h/.claude"));
+        let paths =
+            ClaudePaths::from_env(lookup(&[("HOME", "/h"), ("CLAUDE_HOME", "~/cc")])).unwrap();
+        assert_eq!(paths.claude_home, PathBuf::from("/h/cc"));
+    }
+
+    #[test]
+    fn neither_variable_is_an_error_that_says_what_to_set() {
+        let error = ClaudePaths::from_env(lookup(&[])).unwrap_err().to_string();
+        assert!(error.contains("set CLAUDE_HOME"), "{error}");
+    }
+}

@@ -1,0 +1,378 @@
+#!/usr/bin/env bash
+# Start-up benchmark of the mosaic host (issue 2, "Performance"; results go in
+# BENCHMARKS.md).
+#
+#   scripts/bench.sh [--plugins a,b|all] [--warmup N] [--min-runs N] [--results DIR] [--strict]
+#
+# Builds a release install into a temporary prefix (scripts/install.sh; --plugins
+# is passed on, default all first-party plugins, '' for the host alone), installs
+# the example plugin (examples/hello-plugin, release) with `mosaic plugins install`,
+# and times with hyperfine, in one run:
+#
+#   mosaic --help, mosaic --version, mosaic hello (warm manifest cache),
+#   mosaic hello (cold cache: the cache file is deleted before each run),
+#   git --version (the reference: a fast native CLI)
+#
+# then the same again with 100 more plugins installed. The 100 are copies of one
+# fixture plugin (scripts/bench-plugin) whose name and command are patched byte for
+# byte in each copy (benchplugin_000001 ... benchplugin_000100).
+#
+# Targets (judged on the median): warm `mosaic --help` and warm `mosaic hello`
+# within 2x of `git --version`; with 100 plugins, warm `mosaic --help` and warm
+# `mosaic hello` at most 1.5x their time with one plugin. A summary table prints
+# the ratios with PASS/FAIL; --strict makes a missed target exit 1.
+#
+# Everything runs with a temporary HOME and XDG dirs (never the real ~/.config,
+# ~/.cache or ~/.local), removed at exit. --results DIR keeps hyperfine's markdown
+# and JSON exports. When run as root, missing hyperfine/python3/git are installed
+# with apt-get.
+set -euo pipefail
+umask 022
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$repo_root/target}"
+warmup=10
+min_runs=30
+results_dir=""
+strict=0
+plugins_arg="all"
+plugin_count=100
+placeholder="benchplugin_000000"
+
+usage() {
+    sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+die() {
+    echo "bench.sh: error: $*" >&2
+    exit 1
+}
+
+heading() {
+    printf '\n==> %s\n' "$*" >&2
+}
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --plugins) [[ $# -ge 2 ]] || die "--plugins needs a list (or all, or '')"; plugins_arg="$2"; shift 2 ;;
+        --warmup) [[ $# -ge 2 ]] || die "--warmup needs a number"; warmup="$2"; shift 2 ;;
+        --min-runs) [[ $# -ge 2 ]] || die "--min-runs needs a number"; min_runs="$2"; shift 2 ;;
+        --results) [[ $# -ge 2 ]] || die "--results needs a directory"; results_dir="$2"; shift 2 ;;
+        --strict) strict=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) die "unknown argument '$1' (see --help)" ;;
+    esac
+done
+exec </dev/null
+
+# ---------------------------------------------------------------------------
+# Tools
+# ---------------------------------------------------------------------------
+
+heading "Tools"
+needed=()
+command -v hyperfine >/dev/null 2>&1 || needed+=(hyperfine)
+command -v python3 >/dev/null 2>&1 || needed+=(python3)
+command -v git >/dev/null 2>&1 || needed+=(git)
+if [[ ${#needed[@]} -gt 0 ]]; then
+    if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing: ${needed[*]}" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${needed[@]}" >&2
+    else
+        die "missing: ${needed[*]} (Debian: sudo apt-get install ${needed[*]})"
+    fi
+fi
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (https://rustup.rs)"
+git_bin="$(command -v git)"
+echo "hyperfine: $(hyperfine --version); git: $git_bin ($("$git_bin" --version))" >&2
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/mosaic-bench.XXXXXX")"
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+    rm -rf "$work"
+}
+trap cleanup EXIT
+if [[ -n "$results_dir" ]]; then
+    mkdir -p "$results_dir"
+    results_dir="$(cd "$results_dir" && pwd)"
+else
+    results_dir="$work/results"
+    mkdir -p "$results_dir"
+fi
+
+# ---------------------------------------------------------------------------
+# Builds (with the real HOME: cargo and rustup live there)
+# ---------------------------------------------------------------------------
+
+prefix="$work/prefix"
+heading "Release install of mosaic (plugins: ${plugins_arg:-none}) into a temp prefix"
+# (PATH names the prefix only so install.sh does not warn that it is not on PATH.)
+PATH="$prefix/bin:$PATH" bash "$repo_root/scripts/install.sh" --prefix "$prefix" --plugins "$plugins_arg" >&2
+mosaic="$prefix/bin/mosaic"
+
+heading "Release build of examples/hello-plugin (out of tree)"
+CARGO_TARGET_DIR="$target/out-of-tree" cargo build --release \
+    --manifest-path "$repo_root/examples/hello-plugin/Cargo.toml"
+hello_library="$target/out-of-tree/release/libmosaic_hello.so"
+[[ -f "$hello_library" ]] || die "build produced no $hello_library"
+
+heading "Release build of the fixture plugin (scripts/bench-plugin)"
+CARGO_TARGET_DIR="$target/bench-plugin" cargo build --release \
+    --manifest-path "$repo_root/scripts/bench-plugin/Cargo.toml"
+fixture_library="$target/bench-plugin/release/libmosaic_benchplugin.so"
+[[ -f "$fixture_library" ]] || die "build produced no $fixture_library"
+
+# ---------------------------------------------------------------------------
+# A private world: from here on nothing reads or writes the real home
+# ---------------------------------------------------------------------------
+
+export HOME="$work/home"
+export XDG_CONFIG_HOME="$HOME/.config"
+export XDG_DATA_HOME="$HOME/.local/share"
+export XDG_CACHE_HOME="$HOME/.cache"
+export XDG_STATE_HOME="$HOME/.local/state"
+export CLAUDE_HOME="$HOME/.claude"
+unset XDG_RUNTIME_DIR MOSAIC_CONFIG_DIR MOSAIC_PLUGIN_PATH MOSAIC_LOG MOSAIC_ASSUME_YES \
+    MOSAIC_RUN_DIR HB_RUN_DIR TMUX GIT_CONFIG_GLOBAL GIT_CONFIG_SYSTEM
+mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME"
+user_plugin_dir="$XDG_DATA_HOME/mosaic/plugins"
+cache_file="$XDG_CACHE_HOME/mosaic/plugin-manifests.bin"
+
+heading "Install the example plugin with mosaic plugins install"
+"$mosaic" plugins install "$hello_library" >&2
+greeting="$("$mosaic" hello)"
+[[ "$greeting" == "Hello, world!" ]] || die "mosaic hello printed '$greeting'"
+[[ -f "$cache_file" ]] || die "no manifest cache at $cache_file after a run: the cold-cache case would measure nothing"
+
+# One hyperfine run over the five commands; $1 names the case, $2 the file stem.
+run_hyperfine() {
+    local label="$1" stem="$2"
+    local quoted_mosaic quoted_git quoted_cache
+    quoted_mosaic="$(printf '%q' "$mosaic")"
+    quoted_git="$(printf '%q' "$git_bin")"
+    quoted_cache="$(printf '%q' "$cache_file")"
+    heading "hyperfine: $label"
+    # -N: no intermediate shell, so a 1 ms command is timed without a shell's cost.
+    # One --prepare per command, in order; only the cold case deletes the cache.
+    hyperfine -N --style basic --warmup "$warmup" --min-runs "$min_runs" \
+        --export-markdown "$results_dir/$stem.md" \
+        --export-json "$results_dir/$stem.json" \
+        --command-name "mosaic --help" --prepare "true" "$quoted_mosaic --help" \
+        --command-name "mosaic --version" --prepare "true" "$quoted_mosaic --version" \
+        --command-name "mosaic hello (warm cache)" --prepare "true" "$quoted_mosaic hello" \
+        --command-name "mosaic hello (cold cache)" --prepare "rm -f $quoted_cache" "$quoted_mosaic hello" \
+        --command-name "git --version" --prepare "true" "$quoted_git --version" >&2
+}
+
+run_hyperfine "one plugin (hello)" one-plugin
+
+heading "Generate $plugin_count fixture plugins in $user_plugin_dir"
+python3 - "$fixture_library" "$user_plugin_dir" "$placeholder" "$plugin_count" <<'PYTHON'
+import os
+import sys
+
+library, plugin_dir, placeholder, count = sys.argv[1], sys.argv[2], sys.argv[3].encode(), int(sys.argv[4])
+data = open(library, "rb").read()
+occurrences = data.count(placeholder)
+if occurrences == 0:
+    sys.exit(f"{library}: placeholder {placeholder.decode()} not found")
+stem = placeholder.decode().rsplit("_", 1)[0]
+width = len(placeholder) - len(stem) - 1
+for number in range(1, count + 1):
+    name = f"{stem}_{number:0{width}d}".encode()
+    assert len(name) == len(placeholder)
+    path = os.path.join(plugin_dir, f"libmosaic_{name.decode()}.so")
+    with open(path, "wb") as out:
+        out.write(data.replace(placeholder, name))
+    os.chmod(path, 0o755)
+print(f"{count} plugins written ({occurrences} placeholder occurrence(s) patched in each)", file=sys.stderr)
+PYTHON
+
+"$mosaic" --json plugins list >"$work/plugins.json"
+python3 - "$work/plugins.json" "$placeholder" "$plugin_count" <<'PYTHON'
+import json
+import sys
+
+plugins = json.load(open(sys.argv[1]))
+stem = sys.argv[2].rsplit("_", 1)[0]
+count = int(sys.argv[3])
+fixtures = [p for p in plugins if p["name"].startswith(stem + "_")]
+bad = [f'{p["name"]}: {p["status"]} {p.get("problem") or ""}' for p in plugins if p["status"] != "ok"]
+commands = [c for p in fixtures for c in p["commands"]]
+problems = []
+if bad:
+    problems.append("not ok: " + "; ".join(bad))
+if len(fixtures) != count:
+    problems.append(f"{len(fixtures)} fixture plugins listed, expected {count}")
+if sorted(commands) != sorted(p["name"] for p in fixtures) or len(set(commands)) != count:
+    problems.append(f"commands are not one distinct command per plugin: {commands[:5]}...")
+if problems:
+    sys.exit("mosaic plugins list: " + " | ".join(problems))
+print(f"mosaic plugins list: {len(plugins)} plugins, all ok, {len(set(commands))} distinct fixture commands", file=sys.stderr)
+PYTHON
+last_name="$(printf '%s_%06d' "${placeholder%_*}" "$plugin_count")"
+[[ "$("$mosaic" "$last_name")" == "ok" ]] || die "mosaic $last_name did not print ok"
+"$mosaic" hello >/dev/null
+
+run_hyperfine "one plugin (hello) + $plugin_count fixture plugins" hundred-plugins
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+
+heading "Results"
+for stem in one-plugin hundred-plugins; do
+    echo
+    echo "### $stem"
+    echo
+    cat "$results_dir/$stem.md"
+done
+
+echo
+set +e
+python3 - "$results_dir/one-plugin.json" "$results_dir/hundred-plugins.json" "$plugin_count" <<'PYTHON'
+import json
+import sys
+
+def load(path):
+    return {r["command"]: r for r in json.load(open(path))["results"]}
+
+one, hundred, count = load(sys.argv[1]), load(sys.argv[2]), sys.argv[3]
+ms = lambda r: r["median"] * 1000
+
+print("### Times (median, ms)")
+print()
+print(f"| command | one plugin | {count} more plugins | ratio |")
+print("|:---|---:|---:|---:|")
+for name in one:
+    a, b = ms(one[name]), ms(hundred[name])
+    print(f"| `{name}` | {a:.2f} | {b:.2f} | {b / a:.2f}x |")
+
+git = one["git --version"]
+targets = [
+    ("warm `mosaic --help` vs `git --version`", one["mosaic --help"], git, 2.0),
+    ("warm `mosaic hello` vs `git --version`", one["mosaic hello (warm cache)"], git, 2.0),
+    (f"warm `mosaic --help`, {count} plugins vs one", hundred["mosaic --help"], one["mosaic --help"], 1.5),
+    (f"warm `mosaic hello`, {count} plugins vs one", hundred["mosaic hello (warm cache)"], one["mosaic hello (warm cache)"], 1.5),
+]
+print()
+print("### Targets (ratio of medians)")
+print()
+print("| target | measured | limit | result |")
+print("|:---|---:|---:|:---|")
+failed = 0
+for name, measured, reference, limit in targets:
+    ratio = measured["median"] / reference["median"]
+    ok = ratio <= limit
+    failed += not ok
+    print(f"| {name} | {ratio:.2f}x ({ms(measured):.2f} / {ms(reference):.2f} ms) | {limit:.1f}x | {'PASS' if ok else 'FAIL'} |")
+print()
+print(f"targets: {len(targets) - failed} PASS, {failed} FAIL")
+sys.exit(1 if failed else 0)
+PYTHON
+report_status=$?
+set -e
+
+# ---------------------------------------------------------------------------
+# Gateway (issue 5): load on loopback, idle memory, install-to-healthy time
+# ---------------------------------------------------------------------------
+# Needs the gateway plugin in the prefix (the default --plugins all) and wrk
+# (Debian package; installed when running as root). Targets: GET /api/auth/me
+# >= 20,000 req/s with p99 < 5 ms; idle daemon RSS <= 20 MB (after a login, whose
+# argon2id hash briefly takes ~19 MiB); headless `gateway install` to healthy < 2 s.
+# The daemon runs under the built-in supervisor in the temp HOME and is
+# uninstalled (--purge) at the end.
+gateway_bench() {
+    if [[ ! -f "$prefix/lib/mosaic/plugins/libmosaic_gateway.so" ]]; then
+        echo "gateway plugin not installed (--plugins $plugins_arg): no gateway benchmark" >&2
+        return 0
+    fi
+    if ! command -v wrk >/dev/null 2>&1; then
+        if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >&2
+        else
+            echo "wrk not found (Debian: sudo apt-get install wrk): no gateway benchmark" >&2
+            return 1
+        fi
+    fi
+    heading "Gateway: headless install to healthy, idle RSS, wrk on loopback"
+    local port email="bench@example.com" password="bench-password-1"
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    local started finished
+    started="$(date +%s.%N)"
+    MOSAIC_ASSUME_YES=1 MOSAIC_SERVICE_MANAGER=supervisor MOSAIC_ADMIN_NAME=Bench \
+        MOSAIC_ADMIN_EMAIL="$email" MOSAIC_ADMIN_PASSWORD="$password" \
+        "$mosaic" gateway install --port "$port" >&2
+    finished="$(date +%s.%N)"
+    local status=0
+    local pid token
+    pid="$(cat "$XDG_CONFIG_HOME/mosaic/run/gateway/gateway.pid")"
+    token="$(python3 - "$port" "$email" "$password" <<'PYTHON'
+import json, sys, urllib.request
+port, email, password = sys.argv[1:]
+request = urllib.request.Request(
+    f"http://127.0.0.1:{port}/api/auth/login",
+    data=json.dumps({"email": email, "password": password}).encode(),
+    headers={"Content-Type": "application/json"},
+)
+print(json.load(urllib.request.urlopen(request, timeout=10))["token"])
+PYTHON
+)" || status=1
+    sleep 2
+    local idle_rss_kb
+    idle_rss_kb="$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")"
+    # One wrk thread with 50 connections: the daemon keeps both cores' worth of
+    # runtime threads, and wrk's one thread is enough to saturate it here.
+    wrk -t1 -c50 -d10s --latency "http://127.0.0.1:$port/health" >"$results_dir/gateway-health.txt" || status=1
+    wrk -t1 -c50 -d10s --latency -H "Authorization: Bearer $token" \
+        "http://127.0.0.1:$port/api/auth/me" >"$results_dir/gateway-me.txt" || status=1
+    "$mosaic" gateway uninstall --purge >&2 || status=1
+    cat "$results_dir/gateway-health.txt" "$results_dir/gateway-me.txt" >&2
+    python3 - "$results_dir" "$started" "$finished" "$idle_rss_kb" <<'PYTHON' || status=1
+import re, sys
+results, started, finished, rss_kb = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+
+def wrk(name):
+    text = open(f"{results}/gateway-{name}.txt").read()
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", text).groups()
+    p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return rate, p99_ms, int(errors.group(1)) if errors else 0
+
+health, me = wrk("health"), wrk("me")
+install_s = finished - started
+rows = [
+    ("GET /api/auth/me req/s", f"{me[0]:,.0f}", ">= 20,000", me[0] >= 20000 and me[2] == 0),
+    ("GET /api/auth/me p99", f"{me[1]:.2f} ms", "< 5 ms", me[1] < 5),
+    ("GET /health req/s (p99)", f"{health[0]:,.0f} ({health[1]:.2f} ms)", "-", health[2] == 0),
+    ("idle RSS after a login", f"{rss_kb / 1024:.1f} MB", "<= 20 MB", rss_kb <= 20 * 1024),
+    ("headless install to healthy", f"{install_s:.2f} s", "< 2 s", install_s < 2),
+]
+print()
+print("### Gateway")
+print()
+print("| measure | value | target | result |")
+print("|:---|---:|---:|:---|")
+failed = 0
+for name, value, target, ok in rows:
+    failed += not ok
+    print(f"| {name} | {value} | {target} | {'PASS' if ok else 'FAIL'} |")
+print()
+print(f"gateway targets: {len(rows) - failed} PASS, {failed} FAIL")
+sys.exit(1 if failed else 0)
+PYTHON
+    return "$status"
+}
+
+set +e
+gateway_bench
+gateway_status=$?
+set -e
+[[ $gateway_status -eq 0 ]] || report_status=1
+if [[ $report_status -ne 0 && $strict -eq 1 ]]; then
+    exit 1
+fi
+exit 0
