@@ -88,6 +88,7 @@ system_packages=(
     tmux              # fleet plugin: agents run in detached tmux sessions
     redis-server      # gateway team tier: throwaway Redis/Valkey servers in tests
     procps            # ps, kill, pgrep: not in minimal Debian images
+    chromium          # gateway: a real browser checks CORS from the allowed origin
 )
 # PostgreSQL 15 (gateway team tier): tests run initdb/pg_ctl from this directory.
 if [[ ! -x /usr/lib/postgresql/15/bin/initdb ]]; then
@@ -200,6 +201,10 @@ cargo fmt --manifest-path "$repo_root/scripts/bench-plugin/Cargo.toml" -- --chec
 
 step "Lints (cargo clippy -D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
+# The example plugin is a separate workspace (built out of tree, like a third
+# party's): it is held to the same standard.
+cargo fmt --manifest-path "$example_manifest" -- --check
+CARGO_TARGET_DIR="$out_of_tree_target" cargo clippy --manifest-path "$example_manifest" --all-targets -- -D warnings
 
 # ---------------------------------------------------------------------------
 # 3. Install what the end-to-end tests run

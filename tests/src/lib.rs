@@ -426,3 +426,100 @@ impl Default for Sandbox {
         Self::new()
     }
 }
+
+/// A real terminal for interactive tests: a private tmux server runs one command in
+/// a pty; the test reads the screen (`capture-pane`) and types (`send-keys`). The
+/// server is killed on drop.
+pub struct Terminal {
+    socket: PathBuf,
+}
+
+impl Terminal {
+    /// Starts `script` (a `sh -c` command line) in a 160x50 terminal whose tmux
+    /// socket lives in `directory`.
+    pub fn start(directory: &Path, script: &str) -> Terminal {
+        let terminal = Terminal {
+            socket: directory.join("tmux.sock"),
+        };
+        let status = terminal
+            .tmux()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "main",
+                "-x",
+                "160",
+                "-y",
+                "50",
+                script,
+            ])
+            .status()
+            .expect("cannot run tmux: install it (apt-get install tmux)");
+        assert!(status.success(), "tmux new-session failed");
+        terminal
+    }
+
+    fn tmux(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command
+            .arg("-S")
+            .arg(&self.socket)
+            .env("TERM", "xterm")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// The screen and its scroll-back, lines joined.
+    pub fn screen(&self) -> String {
+        let output = self
+            .tmux()
+            .args(["capture-pane", "-p", "-J", "-t", "main", "-S", "-500"])
+            .output()
+            .expect("cannot run tmux capture-pane");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Waits (at most 60 s) until the screen shows `text`.
+    #[track_caller]
+    pub fn expect(&self, text: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if self.screen().contains(text) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the screen never showed {text:?}:\n{}", self.screen());
+    }
+
+    /// Types `text` (literally) and presses Enter.
+    pub fn type_line(&self, text: &str) {
+        if !text.is_empty() {
+            self.send(&["-l", text]);
+        }
+        self.send(&["Enter"]);
+    }
+
+    /// Sends tmux key names, e.g. `["C-c"]`.
+    pub fn send(&self, keys: &[&str]) {
+        let status = self
+            .tmux()
+            .args(["send-keys", "-t", "main"])
+            .args(keys)
+            .status()
+            .expect("cannot run tmux send-keys");
+        assert!(status.success(), "tmux send-keys failed");
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.tmux().arg("kill-server").status();
+    }
+}
+
+/// `text` quoted for `sh`.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}

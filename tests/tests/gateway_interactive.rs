@@ -5,80 +5,13 @@
 
 mod gateway_support;
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
 use gateway_support::*;
-
-/// A private tmux server, killed on drop.
-struct Tmux {
-    socket: PathBuf,
-}
-
-impl Tmux {
-    fn command(&self) -> Command {
-        let mut command = Command::new("tmux");
-        command
-            .arg("-S")
-            .arg(&self.socket)
-            .env("TERM", "xterm")
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn screen(&self) -> String {
-        let output = self
-            .command()
-            .args(["capture-pane", "-p", "-J", "-t", "install", "-S", "-200"])
-            .output()
-            .expect("cannot run tmux capture-pane");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// Waits (at most 60 s) until the screen shows `text`.
-    #[track_caller]
-    fn expect(&self, text: &str) {
-        if !wait_for(Duration::from_secs(60), || self.screen().contains(text)) {
-            panic!("the screen never showed {text:?}:\n{}", self.screen());
-        }
-    }
-
-    fn type_line(&self, text: &str) {
-        if !text.is_empty() {
-            let status = self
-                .command()
-                .args(["send-keys", "-t", "install", "-l", text])
-                .status()
-                .unwrap();
-            assert!(status.success());
-        }
-        let status = self
-            .command()
-            .args(["send-keys", "-t", "install", "Enter"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").status();
-    }
-}
-
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
+use mosaic_tests::{shell_quote, Terminal};
 
 #[test]
 fn an_interactive_install_asks_for_what_is_missing() {
     let gateway = GatewaySandbox::new();
     let port = gateway.port;
-    let tmux = Tmux {
-        socket: gateway.sandbox.root().join("tmux.sock"),
-    };
     let script = format!(
         "env -i HOME={home} PATH={path} MOSAIC_SERVICE_MANAGER=supervisor NO_COLOR=1 TERM=xterm \
          {mosaic} gateway install; echo \"INSTALL EXIT=$?\"; sleep 600",
@@ -86,22 +19,7 @@ fn an_interactive_install_asks_for_what_is_missing() {
         path = shell_quote(&std::env::var("PATH").unwrap_or_default()),
         mosaic = shell_quote(&gateway.sandbox.binary().display().to_string()),
     );
-    let status = tmux
-        .command()
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            "install",
-            "-x",
-            "160",
-            "-y",
-            "50",
-            &script,
-        ])
-        .status()
-        .expect("cannot run tmux: install it (apt-get install tmux)");
-    assert!(status.success());
+    let tmux = Terminal::start(gateway.sandbox.root(), &script);
 
     tmux.expect("Gateway port");
     tmux.type_line(&port.to_string());

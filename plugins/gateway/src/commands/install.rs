@@ -71,6 +71,10 @@ pub fn spec() -> CommandSpec {
             "force",
             "Replace an unreadable config.json (the old file is kept beside it)",
         ))
+        .arg(ArgSpec::flag(
+            "dry_run",
+            "Only check the settings (and that the port is free); change nothing",
+        ))
         .example("gateway install", "Interactive install on the default port")
         .example(
             "gateway install --port 15000 --cors-origin https://ui.example.com",
@@ -84,6 +88,8 @@ pub struct InstallOptions {
     pub flags: FlagValues,
     /// `--force`.
     pub force: bool,
+    /// `--dry-run`: validate everything, then stop before the first side effect.
+    pub dry_run: bool,
 }
 
 /// Runs the command.
@@ -99,6 +105,7 @@ pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
             valkey_url: value("valkey_url"),
         },
         force: invocation.flag("force"),
+        dry_run: invocation.flag("dry_run"),
     };
     install(context, &options)
 }
@@ -366,6 +373,15 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
         prompt_admin(context)?
     };
     let spec = service_spec(context, layout.clone())?;
+    if options.dry_run {
+        writeln!(
+            context.err(),
+            "The gateway settings are valid (tier {}, {}); nothing was changed (--dry-run).",
+            settings.tier.as_str(),
+            settings.bind_address()
+        )?;
+        return Ok(0);
+    }
 
     // 3. Side effects: config, service definition, (re)start.
     if unreadable && config_file.exists() {

@@ -1,0 +1,399 @@
+//! `mosaic fleet launch <AGENT> [--runtime NAME] [--cwd DIR] [--detach]
+//! [-- COMMAND ARGS…]`: start an agent runtime in a detached tmux session, record it,
+//! and start its heartbeat sidecar.
+//!
+//! Every check that can fail runs before the tmux session exists, so a refused
+//! launch leaves no session and no file behind. Once the session exists, a failure
+//! to record it removes the session again. The sidecar alone is best-effort: if it
+//! cannot start, the launch warns and the agent runs without a heartbeat.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mosaic_plugin_api::anyhow::{bail, Context as _, Result};
+use mosaic_plugin_api::sdk::fs::create_dir_all_with_mode;
+use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
+
+use super::{progress, warn};
+use crate::agent::{session_name, validate_agent_name, write_metadata, AgentFiles, AgentMetadata};
+use crate::process::{now_unix, poll_until, process_running};
+use crate::record::AgentRecord;
+use crate::runtime::{check_program_exists, resolve_launch_command, RUNTIMES};
+use crate::settings::Settings;
+use crate::sidecar::{self, SidecarRequest};
+use crate::tmux::{NewSession, PaneLookup, Tmux};
+
+/// How many times tmux is asked for the pane pid before the launch gives up.
+const PANE_PID_ATTEMPTS: u32 = 20;
+/// The pause between those questions.
+const PANE_PID_RETRY_DELAY: Duration = Duration::from_millis(50);
+/// How long a new agent is watched for exiting at once (a command that cannot run).
+const SETTLE_TIME: Duration = Duration::from_millis(500);
+/// How long the launch waits for the sidecar's first beat.
+const FIRST_BEAT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The command's declaration.
+pub fn spec() -> CommandSpec {
+    let runtimes: Vec<&str> = RUNTIMES.iter().map(|runtime| runtime.name).collect();
+    CommandSpec::new(
+        "launch",
+        "Start an agent runtime in a detached tmux session",
+    )
+    .long_about(&format!(
+        "Start an agent runtime in a detached tmux session `mosaic-<AGENT>` (with \
+             MOSAIC_AGENT=<AGENT> in its environment), record it in the fleet run \
+             directory, and start a heartbeat sidecar that rewrites <AGENT>.hb every \
+             MOSAIC_HEARTBEAT_INTERVAL seconds (config fleet.heartbeat_interval, default \
+             15) while the runtime's process lives.\n\n\
+             Runtimes by name: {}. The default is MOSAIC_FLEET_RUNTIME, else config \
+             fleet.default_runtime, else claude. Anything else runs after `--`: several words run directly, a \
+             single word is a shell command line.\n\n\
+             From a terminal, the launch then attaches to the session (or switches to it \
+             inside tmux); with --detach, or without a terminal, it prints a summary.\n\n\
+             MOSAIC_TMUX_SOCKET selects the tmux server (a path for `tmux -S`, else a \
+             name for `tmux -L`); HB_RUN_DIR moves the run directory.",
+        runtimes.join(", ")
+    ))
+    .arg(
+        ArgSpec::positional("agent", "The agent's name: letters, digits, `.`, `_`, `-`").required(),
+    )
+    .arg(
+        ArgSpec::option("runtime", "The runtime to run (claude, codex, opencode, …)")
+            .short('r')
+            .value_name("NAME"),
+    )
+    .arg(
+        ArgSpec::option(
+            "cwd",
+            "The agent's working directory (default: the current one)",
+        )
+        .short('C')
+        .value_name("DIR"),
+    )
+    .arg(ArgSpec::flag("detach", "Do not attach to the session, print a summary").short('d'))
+    .arg(
+        ArgSpec::positional("command", "Run this command instead of a runtime")
+            .value_name("COMMAND")
+            .trailing(),
+    )
+    .example(
+        "fleet launch reviewer",
+        "Start the default runtime as agent `reviewer`",
+    )
+    .example(
+        "fleet launch fixer --runtime codex --cwd ~/src/app --detach",
+        "Start Codex in ~/src/app without attaching",
+    )
+    .example(
+        "fleet launch worker -- python agent.py --queue jobs",
+        "Run any program as an agent",
+    )
+}
+
+/// What the command needs, decoded from the invocation.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchOptions {
+    /// The agent name.
+    pub agent: String,
+    /// `--runtime`.
+    pub runtime: Option<String>,
+    /// `--cwd`.
+    pub cwd: Option<PathBuf>,
+    /// `--detach`.
+    pub detach: bool,
+    /// The words after `--`.
+    pub command: Vec<String>,
+}
+
+/// A launched agent.
+#[derive(Debug, Clone)]
+pub struct Launched {
+    /// What was recorded about it.
+    pub metadata: AgentMetadata,
+    /// The tmux server it runs on.
+    pub tmux: Tmux,
+}
+
+/// Launches the agent (without attaching to it).
+pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched> {
+    let agent = options.agent.as_str();
+    validate_agent_name(agent)?;
+    let settings = Settings::load(context)?;
+    let interval = settings.heartbeat_interval()?;
+    let thresholds = settings.thresholds()?;
+    let launch_command = resolve_launch_command(
+        options.runtime.as_deref(),
+        &settings.default_runtime()?,
+        &options.command,
+    )?;
+    let cwd = resolve_cwd(options.cwd.as_deref())?;
+
+    let run_dir = context.fleet_run_dir();
+    ensure_writable(&run_dir)?;
+    let existing = AgentRecord::load(&run_dir, agent, now_unix(), thresholds);
+    if existing.status.may_be_running() {
+        bail!(
+            "agent `{agent}` is already running (status {}, pid {}, tmux session {}): attach \
+             with `mosaic fleet attach {agent}`, or stop it first with `mosaic fleet stop \
+             {agent}`",
+            existing.status,
+            existing
+                .pane_pid()
+                .map_or_else(|| "unknown".to_string(), |pid| pid.to_string()),
+            existing.session()
+        );
+    }
+
+    let tmux = Tmux::locate(context, Tmux::socket_from_env(context))?;
+    let version = tmux.version()?;
+    check_program_exists(&launch_command, &cwd, context.env("PATH").as_deref())?;
+    let session = session_name(agent);
+    if tmux.has_session(&session)? {
+        bail!(
+            "tmux session `{session}` already exists on {}, so agent `{agent}` (or an agent \
+             whose name differs only in `.` versus `_`) still runs there: attach with \
+             `mosaic fleet attach {agent}` or stop it with `mosaic fleet stop {agent}`",
+            tmux.describe_server()
+        );
+    }
+
+    let environment = vec![
+        ("MOSAIC_AGENT".to_string(), agent.to_string()),
+        // Hooks running inside the agent record its activity where `fleet ps` looks.
+        (
+            "HB_RUN_DIR".to_string(),
+            run_dir.to_string_lossy().into_owned(),
+        ),
+    ];
+    tmux.new_session(
+        version,
+        &NewSession {
+            session: &session,
+            cwd: &cwd,
+            environment: &environment,
+            command: &launch_command.command,
+        },
+    )?;
+    let pane_pid = match resolve_pane_pid(&tmux, &session) {
+        Ok(pane_pid) => pane_pid,
+        Err(error) => {
+            let _ = tmux.kill_session(&session);
+            return Err(error);
+        }
+    };
+
+    let files = AgentFiles::new(&run_dir, agent);
+    let mut metadata = AgentMetadata {
+        agent: agent.to_string(),
+        runtime: launch_command.runtime.clone(),
+        command: launch_command.command.clone(),
+        cwd: cwd.clone(),
+        session: session.clone(),
+        tmux_socket: tmux.socket().map(str::to_string),
+        pane_pid,
+        sidecar_pid: None,
+        started_at: now_unix(),
+        interval,
+        stopped_at: None,
+    };
+    // The previous run's heartbeat and activity (it was dead) must not speak for
+    // this one.
+    let recorded =
+        remove_previous_run(&files).and_then(|()| write_metadata(&files.metadata, &metadata));
+    if let Err(error) = recorded {
+        let _ = tmux.kill_session(&session);
+        return Err(error.context(format!(
+            "cannot record agent `{agent}`; its tmux session was removed again"
+        )));
+    }
+    let Some(pane_pid) = pane_pid else {
+        bail!(exited_at_once(agent, &metadata));
+    };
+
+    match start_sidecar(context, agent, pane_pid, interval, &run_dir) {
+        Ok(sidecar_pid) => {
+            metadata.sidecar_pid = Some(sidecar_pid);
+            if let Err(error) = write_metadata(&files.metadata, &metadata) {
+                warn(
+                    context,
+                    &format!("cannot record the sidecar pid of agent `{agent}`: {error:#}"),
+                );
+            }
+        }
+        Err(error) => warn(
+            context,
+            &format!(
+                "{error:#}; agent `{agent}` runs without a heartbeat, so `mosaic fleet ps` \
+                 will show it as dead"
+            ),
+        ),
+    }
+
+    if poll_until(SETTLE_TIME, PANE_PID_RETRY_DELAY, || {
+        !process_running(pane_pid)
+    }) {
+        bail!(exited_at_once(agent, &metadata));
+    }
+    if metadata.sidecar_pid.is_some()
+        && !poll_until(FIRST_BEAT_TIMEOUT, Duration::from_millis(20), || {
+            files.heartbeat.exists()
+        })
+    {
+        warn(
+            context,
+            &format!(
+                "the heartbeat sidecar of agent `{agent}` has not written {} yet",
+                files.heartbeat.display()
+            ),
+        );
+    }
+    Ok(Launched { metadata, tmux })
+}
+
+/// `--cwd` made absolute, or the current directory.
+fn resolve_cwd(requested: Option<&Path>) -> Result<PathBuf> {
+    let directory = match requested {
+        Some(directory) => directory.to_path_buf(),
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let resolved = directory
+        .canonicalize()
+        .with_context(|| format!("--cwd {}: no such directory", directory.display()))?;
+    if !resolved.is_dir() {
+        bail!("--cwd {}: not a directory", directory.display());
+    }
+    Ok(resolved)
+}
+
+/// Creates the run directory if needed and proves it writable with a probe file.
+fn ensure_writable(run_dir: &Path) -> Result<()> {
+    let fix = "fix its permissions, or point HB_RUN_DIR at a writable directory";
+    create_dir_all_with_mode(run_dir, 0o700)
+        .with_context(|| format!("the fleet run directory cannot be created; {fix}"))?;
+    let probe = run_dir.join(format!(".write-probe.{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .with_context(|| {
+            format!(
+                "the fleet run directory {} is not writable; {fix}",
+                run_dir.display()
+            )
+        })?;
+    std::fs::remove_file(&probe).with_context(|| format!("cannot remove {}", probe.display()))
+}
+
+/// Asks tmux for the pane pid until it answers, a bounded number of times. `None`
+/// when the session is already gone (its command ended at once).
+fn resolve_pane_pid(tmux: &Tmux, session: &str) -> Result<Option<u32>> {
+    for attempt in 1..=PANE_PID_ATTEMPTS {
+        match tmux.pane_pid(session)? {
+            PaneLookup::Found(pid) => return Ok(Some(pid)),
+            PaneLookup::SessionGone => return Ok(None),
+            PaneLookup::NotYet if attempt < PANE_PID_ATTEMPTS => {
+                std::thread::sleep(PANE_PID_RETRY_DELAY)
+            }
+            PaneLookup::NotYet => {}
+        }
+    }
+    bail!(
+        "tmux did not report the pane pid of session `{session}` after {PANE_PID_ATTEMPTS} \
+         tries; the session was removed (see `tmux list-panes -t ={session}` on {})",
+        tmux.describe_server()
+    )
+}
+
+/// Removes the heartbeat and activity a previous (dead) run of the agent left.
+fn remove_previous_run(files: &AgentFiles) -> Result<()> {
+    for path in [&files.heartbeat, &files.activity] {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot remove {}", path.display()))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn start_sidecar(
+    context: &Context<'_>,
+    agent: &str,
+    pane_pid: u32,
+    interval: u64,
+    run_dir: &Path,
+) -> Result<u32> {
+    let path = context.env("PATH");
+    let Some(bash) = sidecar::find_bash(path.as_deref()) else {
+        bail!("cannot start the heartbeat sidecar: no `bash` on PATH");
+    };
+    sidecar::spawn(
+        &bash,
+        &SidecarRequest {
+            agent,
+            pane_pid,
+            interval,
+            run_dir,
+            path: path.as_deref(),
+        },
+    )
+}
+
+fn exited_at_once(agent: &str, metadata: &AgentMetadata) -> String {
+    format!(
+        "agent `{agent}` exited at once: its command `{}` ended right after starting in tmux \
+         session {}; run it by hand in {} to see why. `mosaic fleet ps` lists the agent as \
+         dead until `mosaic fleet prune` removes it",
+        metadata.command.join(" "),
+        metadata.session,
+        metadata.cwd.display()
+    )
+}
+
+/// Runs the command.
+pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
+    let options = LaunchOptions {
+        agent: invocation.value("agent").unwrap_or_default().to_string(),
+        runtime: invocation.value("runtime").map(str::to_string),
+        cwd: invocation.value("cwd").map(PathBuf::from),
+        detach: invocation.flag("detach"),
+        command: invocation.values("command"),
+    };
+    let launched = launch(context, &options)?;
+    let metadata = &launched.metadata;
+    let interactive = context.stdin_is_tty() && context.stdout_is_tty();
+    if interactive && !options.detach && !context.json() {
+        progress(
+            context,
+            &format!(
+                "attaching to agent `{}` (detach with C-b d)",
+                metadata.agent
+            ),
+        );
+        return launched
+            .tmux
+            .attach(&metadata.session, context.env("TMUX").as_deref());
+    }
+    if context.json() {
+        context.print_json(metadata)?;
+        return Ok(0);
+    }
+    let agent = &metadata.agent;
+    let mut out = context.out();
+    writeln!(
+        out,
+        "launched agent {agent} (runtime {}, pid {}) in tmux session {}",
+        metadata.runtime,
+        metadata
+            .pane_pid
+            .map_or_else(|| "unknown".to_string(), |pid| pid.to_string()),
+        metadata.session
+    )?;
+    writeln!(out, "  attach: mosaic fleet attach {agent}")?;
+    writeln!(out, "  output: mosaic fleet logs {agent}")?;
+    writeln!(out, "  stop:   mosaic fleet stop {agent}")?;
+    Ok(0)
+}

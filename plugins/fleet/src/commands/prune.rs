@@ -1,0 +1,171 @@
+//! `mosaic fleet prune [--dry-run]`: remove the files of dead and stopped agents,
+//! keeping a line for each in the pruned history (`fleet ps --all`).
+//!
+//! An agent whose tmux session still exists is left alone even when its heartbeat
+//! is dead (its sidecar may have died while the runtime runs on): stop it first.
+
+use std::io::Write;
+
+use mosaic_plugin_api::anyhow::Result;
+use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Example, Invocation};
+use serde::Serialize;
+
+use super::{tmux_for, warn};
+use crate::history::{append_history, PrunedAgent};
+use crate::process::now_unix;
+use crate::record::AgentRecord;
+use crate::settings::Settings;
+use crate::sidecar;
+use crate::status::Status;
+
+/// The command's declaration.
+pub fn spec() -> CommandSpec {
+    let mut spec = CommandSpec::new("prune", "Remove the files of dead and stopped agents")
+        .long_about(
+            "Remove the metadata, heartbeat and activity files of every dead or stopped \
+             agent from the fleet run directory, and note each one in the pruned history \
+             (`mosaic fleet ps --all`). Agents whose tmux session still exists, or whose \
+             heartbeat cannot be read, are left alone and reported.",
+        )
+        .arg(ArgSpec::flag("dry_run", "Only say what would be removed").short('n'));
+    spec.examples = vec![
+        Example {
+            command: "fleet prune".into(),
+            description: "Forget dead and stopped agents".into(),
+            ..Example::default()
+        },
+        Example {
+            command: "fleet prune --dry-run".into(),
+            description: "See what would be forgotten".into(),
+            ..Example::default()
+        },
+    ];
+    spec
+}
+
+/// What the command needs, decoded from the invocation.
+#[derive(Debug, Clone, Default)]
+pub struct PruneOptions {
+    /// `--dry-run`.
+    pub dry_run: bool,
+}
+
+/// An agent prune left alone, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedAgent {
+    /// The agent name.
+    pub agent: String,
+    /// Why it was kept.
+    pub reason: String,
+}
+
+/// What prune did (or, with `--dry-run`, would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PruneReport {
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// The agents removed.
+    pub pruned: Vec<String>,
+    /// The dead or unreadable agents kept.
+    pub skipped: Vec<SkippedAgent>,
+}
+
+/// Prunes the run directory.
+pub fn prune(context: &Context<'_>, options: &PruneOptions) -> Result<PruneReport> {
+    let thresholds = Settings::load(context)?.thresholds()?;
+    let run_dir = context.fleet_run_dir();
+    let now = now_unix();
+    let mut report = PruneReport {
+        dry_run: options.dry_run,
+        ..PruneReport::default()
+    };
+    let mut history = Vec::new();
+    for record in AgentRecord::load_all(&run_dir, now, thresholds)? {
+        let agent = record.agent.clone();
+        let skip = |reason: String| SkippedAgent {
+            agent: agent.clone(),
+            reason,
+        };
+        match record.status {
+            Status::Dead | Status::Stopped => {}
+            Status::Unknown => {
+                report.skipped.push(skip(format!(
+                    "its status cannot be told ({}); remove its files by hand once it is \
+                     surely gone",
+                    record.problems.join("; ")
+                )));
+                continue;
+            }
+            Status::Alive | Status::Stale | Status::Pruned => continue,
+        }
+        // Without tmux there can be no session left; otherwise ask its server.
+        if let Ok(tmux) = tmux_for(context, &record) {
+            let session = record.session();
+            if tmux.has_session(&session)? {
+                report.skipped.push(skip(format!(
+                    "its heartbeat is {} but tmux session {session} still exists; stop it \
+                     with `mosaic fleet stop {agent}`",
+                    record.status
+                )));
+                continue;
+            }
+        }
+        if options.dry_run {
+            report.pruned.push(agent);
+            continue;
+        }
+        if let Some(pid) = record.sidecar_pid() {
+            sidecar::terminate(pid, &agent);
+        }
+        if let Err(error) = record.files.remove_all() {
+            report.skipped.push(skip(format!("{error:#}")));
+            continue;
+        }
+        let metadata = record.metadata.as_ref();
+        history.push(PrunedAgent {
+            agent: agent.clone(),
+            runtime: metadata.map(|metadata| metadata.runtime.clone()),
+            command: metadata
+                .map(|metadata| metadata.command.clone())
+                .unwrap_or_default(),
+            session: record.session(),
+            pane_pid: record.pane_pid(),
+            started_at: metadata.map(|metadata| metadata.started_at),
+            last_beat_at: record.heartbeat.as_ref().map(|heartbeat| heartbeat.beat_at),
+            final_status: record.status.to_string(),
+            pruned_at: now,
+        });
+        report.pruned.push(agent);
+    }
+    append_history(&run_dir, &history)?;
+    Ok(report)
+}
+
+/// Runs the command.
+pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
+    let options = PruneOptions {
+        dry_run: invocation.flag("dry_run"),
+    };
+    let report = prune(context, &options)?;
+    for skipped in &report.skipped {
+        warn(
+            context,
+            &format!("kept agent `{}`: {}", skipped.agent, skipped.reason),
+        );
+    }
+    if context.json() {
+        context.print_json(&report)?;
+    } else if report.pruned.is_empty() {
+        writeln!(context.err(), "nothing to prune")?;
+    } else {
+        let verb = if report.dry_run {
+            "would prune"
+        } else {
+            "pruned"
+        };
+        for agent in &report.pruned {
+            writeln!(context.out(), "{verb} {agent}")?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,291 @@
+//! `mosaic fleet ps [--all]`: list the agents with their status, from the files in
+//! the run directory alone (no tmux call, so it stays fast with many agents).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mosaic_plugin_api::anyhow::Result;
+use mosaic_plugin_api::sdk::activity::AgentActivity;
+use mosaic_plugin_api::sdk::output::{format_age, format_duration, Table};
+use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Example, Invocation};
+use serde::Serialize;
+
+use super::warn;
+use crate::history::read_history;
+use crate::process::{now_unix, process_running};
+use crate::record::AgentRecord;
+use crate::settings::Settings;
+use crate::status::Status;
+
+/// The command's declaration.
+pub fn spec() -> CommandSpec {
+    let mut spec = CommandSpec::new("ps", "List agents and whether they are alive")
+        .long_about(
+            "List the agents in the fleet run directory. STATUS comes from the age of the \
+             last heartbeat: alive up to fleet.stale_after_intervals intervals (default 2), \
+             stale up to fleet.dead_after_intervals (default 4), dead after that or when no \
+             heartbeat ever appeared; stopped after `fleet stop`. ACTIVITY is the hooks \
+             plugin's record of the agent's last tool, or how long it has been idle.\n\n\
+             Dead agents stay listed until `mosaic fleet prune`; --all also lists pruned \
+             ones. With --json, one document with every field, including whether the \
+             pane's process still exists.",
+        )
+        .arg(ArgSpec::flag("all", "Also list pruned agents").short('a'));
+    spec.examples = vec![
+        Example {
+            command: "fleet ps".into(),
+            description: "The agents and their status".into(),
+            ..Example::default()
+        },
+        Example {
+            command: "fleet ps --all --json".into(),
+            description: "Everything, pruned agents included, as JSON".into(),
+            expect_stdout_contains: Some("\"agents\"".into()),
+            ..Example::default()
+        },
+    ];
+    spec
+}
+
+/// What the command needs, decoded from the invocation.
+#[derive(Debug, Clone, Default)]
+pub struct PsOptions {
+    /// `--all`: include pruned agents.
+    pub all: bool,
+}
+
+/// One row of `fleet ps` (and one object of its `--json` output).
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentRow {
+    /// The agent name.
+    pub agent: String,
+    /// The runtime label, when known.
+    pub runtime: Option<String>,
+    /// The command run in its pane.
+    pub command: Vec<String>,
+    /// Its working directory.
+    pub cwd: Option<PathBuf>,
+    /// Its tmux session.
+    pub session: String,
+    /// The pane process's pid.
+    pub pid: Option<u32>,
+    /// Whether that process exists now.
+    pub pid_exists: bool,
+    /// alive, stale, dead, stopped, unknown or pruned.
+    pub status: Status,
+    /// The heartbeat interval in seconds.
+    pub interval: Option<u64>,
+    /// The last heartbeat (Unix seconds).
+    pub last_beat_at: Option<u64>,
+    /// Its age in seconds.
+    pub last_beat_age_seconds: Option<u64>,
+    /// When the agent was launched (Unix seconds).
+    pub started_at: Option<u64>,
+    /// Seconds since launch, while it may be running.
+    pub uptime_seconds: Option<u64>,
+    /// When `fleet stop` stopped it (Unix seconds).
+    pub stopped_at: Option<u64>,
+    /// When `fleet prune` removed it (Unix seconds; pruned rows only).
+    pub pruned_at: Option<u64>,
+    /// The hooks plugin's activity record.
+    pub activity: Option<AgentActivity>,
+    /// Files that could not be read.
+    pub problems: Vec<String>,
+}
+
+/// The whole `--json` document.
+#[derive(Debug, Clone, Serialize)]
+pub struct PsReport {
+    /// When the report was made (Unix seconds).
+    pub now: u64,
+    /// The run directory read.
+    pub run_dir: PathBuf,
+    /// One entry per agent, sorted by name; pruned ones last with `--all`.
+    pub agents: Vec<AgentRow>,
+}
+
+/// Reads every agent (and with `all`, the pruned history).
+pub fn list_agents(context: &Context<'_>, options: &PsOptions) -> Result<PsReport> {
+    let settings = Settings::load(context)?;
+    let thresholds = settings.thresholds()?;
+    let run_dir = context.fleet_run_dir();
+    let now = now_unix();
+    let mut agents: Vec<AgentRow> = AgentRecord::load_all(&run_dir, now, thresholds)?
+        .into_iter()
+        .map(|record| row_from_record(record, now))
+        .collect();
+    if options.all {
+        agents.extend(read_history(&run_dir)?.into_iter().map(|pruned| AgentRow {
+            agent: pruned.agent,
+            runtime: pruned.runtime,
+            command: pruned.command,
+            cwd: None,
+            session: pruned.session,
+            pid: pruned.pane_pid,
+            pid_exists: false,
+            status: Status::Pruned,
+            interval: None,
+            last_beat_at: pruned.last_beat_at,
+            last_beat_age_seconds: pruned.last_beat_at.map(|at| now.saturating_sub(at)),
+            started_at: pruned.started_at,
+            uptime_seconds: None,
+            stopped_at: None,
+            pruned_at: Some(pruned.pruned_at),
+            activity: None,
+            problems: Vec::new(),
+        }));
+    }
+    Ok(PsReport {
+        now,
+        run_dir,
+        agents,
+    })
+}
+
+fn row_from_record(record: AgentRecord, now: u64) -> AgentRow {
+    let pid = record.pane_pid();
+    let session = record.session();
+    let last_beat_at = record.heartbeat.as_ref().map(|heartbeat| heartbeat.beat_at);
+    let metadata = record.metadata;
+    let interval = metadata
+        .as_ref()
+        .map(|metadata| metadata.interval)
+        .or(record
+            .heartbeat
+            .as_ref()
+            .map(|heartbeat| heartbeat.interval));
+    let started_at = metadata.as_ref().map(|metadata| metadata.started_at);
+    let running = matches!(record.status, Status::Alive | Status::Stale);
+    AgentRow {
+        agent: record.agent,
+        runtime: metadata.as_ref().map(|metadata| metadata.runtime.clone()),
+        command: metadata
+            .as_ref()
+            .map(|metadata| metadata.command.clone())
+            .unwrap_or_default(),
+        cwd: metadata.as_ref().map(|metadata| metadata.cwd.clone()),
+        session,
+        pid,
+        pid_exists: pid.is_some_and(process_running),
+        status: record.status,
+        interval,
+        last_beat_at,
+        last_beat_age_seconds: last_beat_at.map(|at| now.saturating_sub(at)),
+        started_at,
+        uptime_seconds: started_at
+            .filter(|_| running)
+            .map(|at| now.saturating_sub(at)),
+        stopped_at: metadata.as_ref().and_then(|metadata| metadata.stopped_at),
+        pruned_at: None,
+        activity: record.activity,
+        problems: record.problems,
+    }
+}
+
+/// ACTIVITY: idle time, else the last tool and when, else the last event and when.
+pub fn describe_activity(activity: &AgentActivity, now: u64) -> String {
+    let age = |at: u64| format_age(Duration::from_secs(now.saturating_sub(at)));
+    if let Some(idle_since) = activity.idle_since {
+        return format!(
+            "idle {}",
+            format_duration(Duration::from_secs(now.saturating_sub(idle_since)))
+        );
+    }
+    if let Some(tool) = &activity.last_tool {
+        let at = activity.last_tool_at.unwrap_or(activity.last_event_at);
+        return format!("{tool} {}", age(at));
+    }
+    if !activity.last_event.is_empty() {
+        return format!("{} {}", activity.last_event, age(activity.last_event_at));
+    }
+    "-".to_string()
+}
+
+fn render_table(report: &PsReport) -> String {
+    let mut table = Table::new(&[
+        "agent",
+        "runtime",
+        "pid",
+        "status",
+        "last beat",
+        "uptime",
+        "activity",
+        "session",
+    ]);
+    let now = report.now;
+    for row in &report.agents {
+        let last_beat = match (row.last_beat_at, row.status) {
+            (_, Status::Unknown) => "unreadable".to_string(),
+            (Some(at), _) => format_age(Duration::from_secs(now.saturating_sub(at))),
+            (None, _) => "never".to_string(),
+        };
+        table.add_row([
+            row.agent.clone(),
+            row.runtime.clone().unwrap_or_else(|| "?".to_string()),
+            row.pid
+                .map_or_else(|| "-".to_string(), |pid| pid.to_string()),
+            row.status.to_string(),
+            last_beat,
+            row.uptime_seconds.map_or_else(
+                || "-".to_string(),
+                |seconds| format_duration(Duration::from_secs(seconds)),
+            ),
+            row.activity.as_ref().map_or_else(
+                || "-".to_string(),
+                |activity| describe_activity(activity, now),
+            ),
+            row.session.clone(),
+        ]);
+    }
+    table.render()
+}
+
+/// Runs the command.
+pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
+    let options = PsOptions {
+        all: invocation.flag("all"),
+    };
+    let report = list_agents(context, &options)?;
+    for row in &report.agents {
+        for problem in &row.problems {
+            warn(context, &format!("agent `{}`: {problem}", row.agent));
+        }
+    }
+    if context.json() {
+        context.print_json(&report)?;
+    } else if report.agents.is_empty() {
+        writeln!(
+            context.err(),
+            "no agents in {} (start one with `mosaic fleet launch NAME`)",
+            report.run_dir.display()
+        )?;
+    } else {
+        write!(context.out(), "{}", render_table(&report))?;
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activity_says_idle_then_tool_then_event() {
+        let mut activity = AgentActivity {
+            agent: "a".into(),
+            last_event: "PreToolUse".into(),
+            last_event_at: 90,
+            last_tool: Some("Bash".into()),
+            last_tool_at: Some(95),
+            ..AgentActivity::default()
+        };
+        assert_eq!(describe_activity(&activity, 100), "Bash 5s ago");
+        activity.idle_since = Some(40);
+        assert_eq!(describe_activity(&activity, 100), "idle 1m 0s");
+        activity.idle_since = None;
+        activity.last_tool = None;
+        assert_eq!(describe_activity(&activity, 100), "PreToolUse 10s ago");
+        assert_eq!(describe_activity(&AgentActivity::default(), 100), "-");
+    }
+}

@@ -1,0 +1,51 @@
+//! `mosaic fleet`: run agent runtimes (Claude Code, Codex, OpenCode, or any command)
+//! in detached tmux sessions and watch them through heartbeats.
+//!
+//! `fleet launch` starts the runtime in a tmux session, records it in the fleet run
+//! directory and starts a detached heartbeat sidecar ([`sidecar`]) that rewrites
+//! `<run>/<AGENT>.hb` every interval while the pane's process lives. `fleet ps`
+//! reads only those files ([`record`], [`status`]): alive while the beats are
+//! fresh, then stale, then dead. `stop`, `attach`, `logs` and `prune` manage the
+//! agents; each command is a module of [`commands`].
+//!
+//! Not here: the activity records shown by `fleet ps` are written by the hooks
+//! plugin through `mosaic_plugin_api::sdk::activity`.
+
+pub mod agent;
+pub mod commands;
+pub mod history;
+pub mod process;
+pub mod record;
+pub mod runtime;
+pub mod settings;
+pub mod sidecar;
+pub mod status;
+pub mod tmux;
+
+use mosaic_plugin_api::anyhow::Result;
+use mosaic_plugin_api::{Context, Invocation, Manifest, Plugin};
+
+/// The fleet plugin. The SDK creates one per call with `Default`.
+#[derive(Default)]
+pub struct Fleet;
+
+impl Plugin for Fleet {
+    fn manifest(&self) -> Manifest {
+        Manifest {
+            name: "fleet".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            description: "Run agent runtimes in tmux with heartbeats: launch, ps, stop, attach, \
+                          logs, prune"
+                .to_string(),
+            host_requirement: ">=0.1.0, <0.2.0".to_string(),
+            commands: vec![commands::spec()],
+            config: settings::config_keys(),
+        }
+    }
+
+    fn run(&self, context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
+        commands::run(context, invocation)
+    }
+}
+
+mosaic_plugin_api::export_plugin!(Fleet);

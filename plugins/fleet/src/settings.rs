@@ -1,0 +1,220 @@
+//! The fleet's settings in `config.json` (section `fleet`) and the environment,
+//! resolved flag > environment > file > default like every Mosaic setting.
+//!
+//! The keys are declared here once: the manifest lists them (so `mosaic config show`
+//! prints them) and the commands resolve them. Invalid values are errors that name
+//! the variable or key, where it was set, and how to fix it.
+
+use std::path::PathBuf;
+
+use mosaic_plugin_api::anyhow::{bail, Result};
+use mosaic_plugin_api::sdk::config::{self, ValueSource};
+use mosaic_plugin_api::{ConfigKeySpec, Context};
+use serde_json::Value;
+
+use crate::status::Thresholds;
+
+/// `fleet.heartbeat_interval`: seconds between heartbeats.
+pub const HEARTBEAT_INTERVAL_KEY: &str = "fleet.heartbeat_interval";
+/// The environment variable that overrides [`HEARTBEAT_INTERVAL_KEY`].
+pub const HEARTBEAT_INTERVAL_ENV: &str = "MOSAIC_HEARTBEAT_INTERVAL";
+/// `fleet.default_runtime`: the runtime `fleet launch` runs without `--runtime`.
+pub const DEFAULT_RUNTIME_KEY: &str = "fleet.default_runtime";
+/// The environment variable that overrides [`DEFAULT_RUNTIME_KEY`].
+pub const DEFAULT_RUNTIME_ENV: &str = "MOSAIC_FLEET_RUNTIME";
+/// `fleet.stale_after_intervals`: heartbeat intervals before an agent is stale.
+pub const STALE_AFTER_KEY: &str = "fleet.stale_after_intervals";
+/// `fleet.dead_after_intervals`: heartbeat intervals before an agent is dead.
+pub const DEAD_AFTER_KEY: &str = "fleet.dead_after_intervals";
+
+/// The default heartbeat interval in seconds.
+pub const DEFAULT_HEARTBEAT_INTERVAL: u64 = 15;
+/// The longest heartbeat interval accepted (a day).
+pub const MAX_HEARTBEAT_INTERVAL: u64 = 86_400;
+/// The runtime used when neither `--runtime` nor the configuration names one.
+pub const DEFAULT_RUNTIME: &str = "claude";
+
+/// The `config.json` keys the fleet plugin reads, for its manifest.
+pub fn config_keys() -> Vec<ConfigKeySpec> {
+    vec![
+        ConfigKeySpec {
+            key: HEARTBEAT_INTERVAL_KEY.to_string(),
+            description: "Seconds between an agent's heartbeats (whole seconds, at least 1)"
+                .to_string(),
+            default: Some(Value::from(DEFAULT_HEARTBEAT_INTERVAL)),
+            env: Some(HEARTBEAT_INTERVAL_ENV.to_string()),
+            secret: false,
+        },
+        ConfigKeySpec {
+            key: DEFAULT_RUNTIME_KEY.to_string(),
+            description: "The runtime `fleet launch` runs without --runtime".to_string(),
+            default: Some(Value::from(DEFAULT_RUNTIME)),
+            env: Some(DEFAULT_RUNTIME_ENV.to_string()),
+            secret: false,
+        },
+        ConfigKeySpec {
+            key: STALE_AFTER_KEY.to_string(),
+            description: "Heartbeat intervals without a beat before `fleet ps` says stale"
+                .to_string(),
+            default: Some(Value::from(Thresholds::DEFAULT.stale_after_intervals())),
+            env: None,
+            secret: false,
+        },
+        ConfigKeySpec {
+            key: DEAD_AFTER_KEY.to_string(),
+            description: "Heartbeat intervals without a beat before `fleet ps` says dead"
+                .to_string(),
+            default: Some(Value::from(Thresholds::DEFAULT.dead_after_intervals())),
+            env: None,
+            secret: false,
+        },
+    ]
+}
+
+/// The loaded configuration and environment of one command run.
+pub struct Settings<'run, 'host> {
+    context: &'run Context<'host>,
+    file: Value,
+    file_path: PathBuf,
+}
+
+impl<'run, 'host> Settings<'run, 'host> {
+    /// Loads `config.json` (an error naming file, line and column if it is invalid).
+    pub fn load(context: &'run Context<'host>) -> Result<Settings<'run, 'host>> {
+        let config_dir = context.config_dir();
+        Ok(Settings {
+            context,
+            file: config::load(&config_dir)?,
+            file_path: config::config_path(&config_dir),
+        })
+    }
+
+    /// The heartbeat interval in whole seconds, 1 to a day.
+    pub fn heartbeat_interval(&self) -> Result<u64> {
+        let (value, source) = self.resolve(HEARTBEAT_INTERVAL_KEY)?;
+        match whole_number(&value) {
+            Some(seconds) if (1..=MAX_HEARTBEAT_INTERVAL).contains(&seconds) => Ok(seconds),
+            _ => bail!(
+                "{}: expected a whole number of seconds from 1 to {MAX_HEARTBEAT_INTERVAL}, \
+                 e.g. 15; {}",
+                self.describe(HEARTBEAT_INTERVAL_KEY, &value, &source),
+                self.fix(HEARTBEAT_INTERVAL_KEY, &source, "15")
+            ),
+        }
+    }
+
+    /// The runtime `fleet launch` uses without `--runtime`.
+    pub fn default_runtime(&self) -> Result<String> {
+        let (value, source) = self.resolve(DEFAULT_RUNTIME_KEY)?;
+        match value.as_str() {
+            Some(name) if !name.trim().is_empty() => Ok(name.trim().to_string()),
+            _ => bail!(
+                "{}: expected a runtime name such as \"claude\"; {}",
+                self.describe(DEFAULT_RUNTIME_KEY, &value, &source),
+                self.fix(DEFAULT_RUNTIME_KEY, &source, DEFAULT_RUNTIME)
+            ),
+        }
+    }
+
+    /// The stale and dead thresholds of `fleet ps`.
+    pub fn thresholds(&self) -> Result<Thresholds> {
+        let stale = self.intervals(STALE_AFTER_KEY)?;
+        let dead = self.intervals(DEAD_AFTER_KEY)?;
+        Thresholds::new(stale, dead).map_err(|error| {
+            error.context(format!(
+                "check {STALE_AFTER_KEY} and {DEAD_AFTER_KEY} in {}",
+                self.file_path.display()
+            ))
+        })
+    }
+
+    fn intervals(&self, key: &str) -> Result<u64> {
+        let (value, source) = self.resolve(key)?;
+        match whole_number(&value) {
+            Some(count) if count >= 1 => Ok(count),
+            _ => bail!(
+                "{}: expected a whole number of heartbeat intervals (at least 1); {}",
+                self.describe(key, &value, &source),
+                self.fix(key, &source, "4")
+            ),
+        }
+    }
+
+    fn resolve(&self, key: &str) -> Result<(Value, ValueSource)> {
+        let specs = config_keys();
+        let spec = specs
+            .iter()
+            .find(|spec| spec.key == key)
+            .expect("every key read is declared in config_keys");
+        match config::resolve(spec, None, |name| self.context.env(name), &self.file) {
+            Some(resolved) => Ok(resolved),
+            None => bail!("{key} has no value and no default"),
+        }
+    }
+
+    /// `MOSAIC_HEARTBEAT_INTERVAL="abc"` or `fleet.heartbeat_interval = "abc" in
+    /// /home/me/.config/mosaic/config.json`.
+    fn describe(&self, key: &str, value: &Value, source: &ValueSource) -> String {
+        match source {
+            ValueSource::Env(variable) => format!("{variable}={value}"),
+            ValueSource::File => format!("{key} = {value} in {}", self.file_path.display()),
+            ValueSource::Flag | ValueSource::Default => format!("{key} = {value}"),
+        }
+    }
+
+    fn fix(&self, key: &str, source: &ValueSource, example: &str) -> String {
+        match source {
+            ValueSource::Env(variable) => {
+                format!("set {variable} to a valid value (e.g. {example}) or unset it")
+            }
+            _ => format!("fix it with `mosaic config set {key} {example}`"),
+        }
+    }
+}
+
+/// A JSON number or a string holding digits, as a whole number.
+fn whole_number(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(number) => number.as_u64(),
+        Value::String(text) => {
+            let text = text.trim();
+            if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
+                text.parse().ok()
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn whole_numbers_come_from_numbers_or_digit_strings() {
+        assert_eq!(whole_number(&json!(15)), Some(15));
+        assert_eq!(whole_number(&json!(" 7 ")), Some(7));
+        for bad in [
+            json!("abc"),
+            json!("1.5"),
+            json!("-1"),
+            json!(1.5),
+            json!(-3),
+            json!(""),
+            json!(null),
+        ] {
+            assert_eq!(whole_number(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_key_is_in_the_fleet_section() {
+        for spec in config_keys() {
+            assert!(spec.key.starts_with("fleet."), "{}", spec.key);
+            assert!(spec.default.is_some(), "{}", spec.key);
+        }
+    }
+}

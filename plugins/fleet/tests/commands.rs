@@ -1,0 +1,234 @@
+//! The fleet commands run in-process with the SDK's test harness: the refusals that
+//! happen before tmux is involved, and the file-only commands (`ps`, `prune`).
+//! The end-to-end tests with real tmux are in the workspace's `tests/` crate.
+
+use mosaic_fleet::Fleet;
+use mosaic_plugin_api::serde_json::{self, json, Value};
+use mosaic_plugin_api::testing::TestHost;
+
+fn run_dir(host: &TestHost<Fleet>) -> std::path::PathBuf {
+    host.config_dir().join("fleet/run")
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A host whose tmux server can only be a private, never-started one.
+fn host() -> TestHost<Fleet> {
+    let mut host = TestHost::<Fleet>::new();
+    let socket = host.root().join("no-server.sock");
+    host.env("MOSAIC_TMUX_SOCKET", socket.to_str().unwrap())
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    host
+}
+
+#[test]
+fn launch_refuses_bad_names_before_anything_else() {
+    let host = host();
+    let output = host.run(&["fleet", "launch", "no/slash", "--", "sleep", "1"]);
+    assert_eq!(output.exit_code, 1);
+    assert!(
+        output.stderr.contains("invalid agent name `no/slash`"),
+        "{}",
+        output.stderr
+    );
+    assert!(!run_dir(&host).exists());
+}
+
+#[test]
+fn launch_refuses_invalid_intervals_naming_the_variable() {
+    for value in ["0", "abc", "86401"] {
+        let mut host = host();
+        host.env("MOSAIC_HEARTBEAT_INTERVAL", value);
+        let output = host.run(&["fleet", "launch", "a1", "--", "sleep", "1"]);
+        assert_eq!(output.exit_code, 1, "{value}");
+        assert!(
+            output
+                .stderr
+                .contains(&format!("MOSAIC_HEARTBEAT_INTERVAL=\"{value}\"")),
+            "{}",
+            output.stderr
+        );
+        assert!(output.stderr.contains("or unset it"), "{}", output.stderr);
+    }
+}
+
+#[test]
+fn launch_without_tmux_names_the_fix() {
+    let mut host = host();
+    host.env("PATH", "/nonexistent");
+    let output = host.run(&["fleet", "launch", "a1", "--", "sleep", "1"]);
+    assert_eq!(output.exit_code, 1);
+    assert!(
+        output.stderr.contains("tmux is not installed"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("sudo apt-get install tmux"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn launch_uses_the_configured_default_runtime() {
+    let host = host();
+    std::fs::write(
+        host.config_dir().join("config.json"),
+        r#"{"fleet":{"default_runtime":"nope"}}"#,
+    )
+    .unwrap();
+    let output = host.run(&["fleet", "launch", "a1"]);
+    assert_eq!(output.exit_code, 1);
+    assert!(
+        output.stderr.contains("unknown runtime `nope`"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn ps_lists_generated_agents_as_json() {
+    let host = host();
+    let directory = run_dir(&host);
+    std::fs::create_dir_all(&directory).unwrap();
+    let metadata = json!({
+        "agent": "gen", "runtime": "codex", "command": ["codex"], "cwd": "/",
+        "session": "mosaic-gen", "pane_pid": 4_000_000, "started_at": now() - 60, "interval": 15
+    });
+    std::fs::write(directory.join("gen.meta.json"), metadata.to_string()).unwrap();
+    let beat = json!({
+        "agent": "gen", "pane_pid": 4_000_000, "sidecar_pid": 4_000_001, "interval": 15,
+        "beat_at": now() - 3
+    });
+    std::fs::write(directory.join("gen.hb"), beat.to_string()).unwrap();
+    let output = host.run(&["fleet", "ps", "--json"]);
+    assert_eq!(output.exit_code, 0, "{}", output.stderr);
+    let report: Value = serde_json::from_str(&output.stdout).unwrap();
+    let row = &report["agents"][0];
+    assert_eq!(row["agent"], "gen");
+    assert_eq!(row["status"], "alive");
+    assert_eq!(row["pid_exists"], false, "pid 4000000 does not exist");
+    assert_eq!(
+        row["uptime_seconds"].as_u64().map(|uptime| uptime >= 60),
+        Some(true)
+    );
+    let table = host.run(&["fleet", "ps"]);
+    assert!(
+        table.stdout.starts_with("AGENT  RUNTIME  PID"),
+        "{}",
+        table.stdout
+    );
+    assert!(table.stdout.contains("codex"), "{}", table.stdout);
+}
+
+#[test]
+fn prune_removes_only_dead_agents() {
+    let host = host();
+    let directory = run_dir(&host);
+    std::fs::create_dir_all(&directory).unwrap();
+    for (agent, age) in [("old", 600), ("new", 1)] {
+        let metadata = json!({
+            "agent": agent, "runtime": "claude", "command": ["claude"], "cwd": "/",
+            "session": format!("mosaic-{agent}"), "started_at": now() - 900, "interval": 15
+        });
+        std::fs::write(
+            directory.join(format!("{agent}.meta.json")),
+            metadata.to_string(),
+        )
+        .unwrap();
+        let beat = json!({
+            "agent": agent, "pane_pid": 4_000_000, "sidecar_pid": 4_000_001, "interval": 15,
+            "beat_at": now() - age
+        });
+        std::fs::write(directory.join(format!("{agent}.hb")), beat.to_string()).unwrap();
+    }
+    let output = host.run(&["fleet", "prune", "--json"]);
+    assert_eq!(output.exit_code, 0, "{}", output.stderr);
+    let report: Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(report["pruned"], json!(["old"]));
+    assert!(!directory.join("old.meta.json").exists());
+    assert!(!directory.join("old.hb").exists());
+    assert!(directory.join("new.hb").exists());
+    let all: Value =
+        serde_json::from_str(&host.run(&["fleet", "ps", "--all", "--json"]).stdout).unwrap();
+    let statuses: Vec<(&str, &str)> = all["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["agent"].as_str().unwrap(),
+                row["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses, [("new", "alive"), ("old", "pruned")]);
+}
+
+#[test]
+fn commands_on_unknown_agents_name_the_run_dir() {
+    let host = host();
+    for command in ["stop", "attach", "logs"] {
+        let output = host.run(&["fleet", command, "nobody"]);
+        assert_eq!(output.exit_code, 1, "{command}");
+        assert!(
+            output.stderr.contains("no agent named `nobody`"),
+            "{}",
+            output.stderr
+        );
+        assert!(output.stderr.contains("fleet/run"), "{}", output.stderr);
+    }
+}
+
+#[test]
+fn the_ps_and_prune_examples_run() {
+    let host = host();
+    let manifest = host.manifest();
+    let fleet = &manifest.commands[0];
+    for subcommand in fleet
+        .subcommands
+        .iter()
+        .filter(|subcommand| ["ps", "prune"].contains(&subcommand.name.as_str()))
+    {
+        for example in &subcommand.examples {
+            let output = host.run_line(&example.command);
+            assert_eq!(
+                output.exit_code, example.expect_exit_code,
+                "{}: {}",
+                example.command, output.stderr
+            );
+            if let Some(expected) = &example.expect_stdout_contains {
+                assert!(
+                    output.stdout.contains(expected.as_str()),
+                    "{}",
+                    output.stdout
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_manifest_declares_the_config_keys() {
+    let keys: Vec<String> = host()
+        .manifest()
+        .config
+        .into_iter()
+        .map(|key| key.key)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "fleet.heartbeat_interval",
+            "fleet.default_runtime",
+            "fleet.stale_after_intervals",
+            "fleet.dead_after_intervals"
+        ]
+    );
+}
