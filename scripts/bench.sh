@@ -276,6 +276,57 @@ report_status=$?
 set -e
 
 # ---------------------------------------------------------------------------
+# Hooks (issue 3): the hook commands Claude Code runs on every tool call
+# ---------------------------------------------------------------------------
+# `mosaic config hooks run bash-guard` reads Claude Code's PreToolUse JSON on stdin
+# and decides; `activity` records a PostToolUse. Both start the whole host (warm
+# manifest cache) and load one plugin, so this is also the real-world start-up cost.
+# Reported next to `git --version`; no fixed target in the issue beyond "fast".
+hooks_bench() {
+    if [[ ! -f "$prefix/lib/mosaic/plugins/libmosaic_hooks.so" ]]; then
+        echo "hooks plugin not installed (--plugins $plugins_arg): no hooks benchmark" >&2
+        return 0
+    fi
+    heading "Hooks: one hook invocation as Claude Code makes it"
+    local input_dir="$work/hook-input"
+    mkdir -p "$input_dir"
+    printf '%s' '{"session_id":"bench","transcript_path":"/dev/null","cwd":"/tmp","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls -la"}}' >"$input_dir/pre.json"
+    printf '%s' '{"session_id":"bench","transcript_path":"/dev/null","cwd":"/tmp","hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"ls"},"tool_response":{"stdout":""}}' >"$input_dir/post.json"
+    local quoted_mosaic
+    quoted_mosaic="$(printf '%q' "$mosaic")"
+    # stdin comes from a file through the shell (hyperfine 1.15 has no --input);
+    # hyperfine measures and subtracts the shell's own start-up.
+    hyperfine --style basic --warmup "$warmup" --min-runs "$min_runs" \
+        --export-markdown "$results_dir/hooks.md" \
+        --command-name "bash-guard (PreToolUse, allowed)" \
+        "$quoted_mosaic config hooks run bash-guard < $(printf '%q' "$input_dir/pre.json")" \
+        --command-name "activity (PostToolUse)" \
+        "$quoted_mosaic config hooks run activity < $(printf '%q' "$input_dir/post.json")" \
+        --command-name "git --version" "$(printf '%q' "$git_bin") --version" >&2
+    cat "$results_dir/hooks.md"
+}
+
+# ---------------------------------------------------------------------------
+# Fleet (issue 4): `fleet ps` over 1,000 agents, the sidecar's memory and CPU
+# ---------------------------------------------------------------------------
+fleet_bench() {
+    if [[ ! -f "$prefix/lib/mosaic/plugins/libmosaic_fleet.so" ]]; then
+        echo "fleet plugin not installed (--plugins $plugins_arg): no fleet benchmark" >&2
+        return 0
+    fi
+    heading "Fleet: plugins/fleet/bench.sh"
+    bash "$repo_root/plugins/fleet/bench.sh" --prefix "$prefix" --seconds 30
+}
+
+set +e
+hooks_bench
+hooks_status=$?
+fleet_bench
+fleet_status=$?
+set -e
+[[ $hooks_status -eq 0 && $fleet_status -eq 0 ]] || report_status=1
+
+# ---------------------------------------------------------------------------
 # Gateway (issue 5): load on loopback, idle memory, install-to-healthy time
 # ---------------------------------------------------------------------------
 # Needs the gateway plugin in the prefix (the default --plugins all) and wrk
