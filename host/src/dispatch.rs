@@ -180,7 +180,16 @@ extern "C" fn host_invoke(
     let Some(app) = app::current() else {
         return RResult::RErr(RString::from("invoke: the host is not initialised"));
     };
-    let outcome = app::execute(app, &argv, &overrides);
+    // A panic must not unwind into the plugin through `extern "C"`.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        app::execute(app, &argv, &overrides)
+    }))
+    .unwrap_or_else(|_| {
+        Err(format!(
+            "internal error while running `mosaic {}`",
+            argv.join(" ")
+        ))
+    });
     // The caller may be capturing fd 1: leave nothing in our buffer.
     let _ = std::io::stdout().flush();
     match outcome {

@@ -14,7 +14,9 @@ use std::sync::Mutex;
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::RResult;
-use mosaic_plugin_api::{Manifest, Mount, PluginModRef, API_VERSION};
+use std::collections::HashSet;
+
+use mosaic_plugin_api::{ArgKind, Manifest, Mount, PluginModRef, API_VERSION};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::FileStamp;
@@ -315,7 +317,9 @@ pub fn probe(path: &Path) -> LoadOutcome {
             }
         }
     };
-    if let Err(problem) = validate_manifest(&manifest) {
+    if let Err(problem) =
+        validate_manifest(&manifest).and_then(|()| crate::tree::check_plugin_commands(&manifest))
+    {
         return LoadOutcome::Broken {
             reason: format!("invalid manifest: {problem}"),
             detail: format!("{}: invalid manifest: {problem}", path.display()),
@@ -368,8 +372,22 @@ fn valid_word(word: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// Global flags (`tree::global_args`) a plugin argument must not reuse.
+const RESERVED_SHORT_FLAGS: [char; 4] = ['v', 'q', 'h', 'V'];
+const RESERVED_LONG_FLAGS: [&str; 7] = [
+    "verbose",
+    "quiet",
+    "json",
+    "no-color",
+    "plugin-dir",
+    "help",
+    "version",
+];
+const RESERVED_ARG_NAMES: [&str; 5] = ["verbose", "quiet", "json", "no_color", "plugin_dir"];
+
 /// Checks what the host relies on: names are plain lowercase words, the version is
-/// semver, commands have names, argument names are unique per command.
+/// semver, and every command makes a valid command line next to mosaic's global
+/// flags (clap only asserts that in debug builds, by panicking).
 pub fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
     if !valid_word(&manifest.name) {
         return Err(format!(
@@ -380,22 +398,87 @@ pub fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
     semver::Version::parse(&manifest.version)
         .map_err(|error| format!("version `{}` is not semver: {error}", manifest.version))?;
     fn check_command(command: &mosaic_plugin_api::CommandSpec, path: &str) -> Result<(), String> {
+        let here = format!("{path}{}", command.name);
         if !valid_word(&command.name) {
             return Err(format!(
-                "command name `{path}{}` is not a plain lowercase word",
-                command.name
+                "command name `{here}` is not a plain lowercase word"
             ));
         }
-        let mut names = std::collections::HashSet::new();
+        let mut names = HashSet::new();
+        let mut shorts: HashSet<char> = RESERVED_SHORT_FLAGS.iter().copied().collect();
+        let mut longs: HashSet<String> = RESERVED_LONG_FLAGS
+            .iter()
+            .map(|name| name.to_string())
+            .collect();
         for arg in &command.args {
             if arg.name.is_empty() || !names.insert(arg.name.as_str()) {
                 return Err(format!(
-                    "command `{path}{}` has an empty or repeated argument name `{}`",
-                    command.name, arg.name
+                    "command `{here}` has an empty or repeated argument name `{}`",
+                    arg.name
+                ));
+            }
+            if RESERVED_ARG_NAMES.contains(&arg.name.as_str()) {
+                return Err(format!(
+                    "command `{here}`: argument name `{}` is reserved for mosaic's global flags",
+                    arg.name
+                ));
+            }
+            if arg.kind != ArgKind::Positional {
+                if let Some(short) = arg.short {
+                    if !shorts.insert(short) {
+                        return Err(format!(
+                            "command `{here}`: `-{short}` is already taken (by another argument or \
+                             a global flag: -v -q -h -V)"
+                        ));
+                    }
+                }
+                let long = arg.long_name();
+                if !longs.insert(long.clone()) {
+                    return Err(format!(
+                        "command `{here}`: `--{long}` is already taken (by another argument or a \
+                         global flag: {})",
+                        RESERVED_LONG_FLAGS
+                            .map(|name| format!("--{name}"))
+                            .join(" ")
+                    ));
+                }
+            }
+            if let Some(default) = &arg.default {
+                if !arg.possible_values.is_empty() && !arg.possible_values.contains(default) {
+                    return Err(format!(
+                        "command `{here}`: the default `{default}` of `{}` is not one of its \
+                         possible values",
+                        arg.name
+                    ));
+                }
+            }
+        }
+        for arg in &command.args {
+            if let Some(other) = arg
+                .conflicts_with
+                .iter()
+                .find(|other| !names.contains(other.as_str()))
+            {
+                return Err(format!(
+                    "command `{here}`: `{}` conflicts with `{other}`, which is not an argument",
+                    arg.name
                 ));
             }
         }
-        let nested = format!("{path}{} ", command.name);
+        let mut subcommands = HashSet::new();
+        for sub in &command.subcommands {
+            for word in std::iter::once(&sub.name).chain(&sub.aliases) {
+                if word == "help" {
+                    return Err(format!("command `{here}`: subcommand `help` is reserved"));
+                }
+                if !subcommands.insert(word.as_str()) {
+                    return Err(format!(
+                        "command `{here}`: subcommand `{word}` is defined twice"
+                    ));
+                }
+            }
+        }
+        let nested = format!("{here} ");
         command
             .subcommands
             .iter()
@@ -405,4 +488,72 @@ pub fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
         .commands
         .iter()
         .try_for_each(|command| check_command(command, ""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mosaic_plugin_api::{ArgSpec, CommandSpec};
+
+    fn manifest_with(command: CommandSpec) -> Manifest {
+        Manifest {
+            name: "x".into(),
+            version: "1.0.0".into(),
+            description: String::new(),
+            host_requirement: "*".into(),
+            commands: vec![command],
+            config: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn global_flags_cannot_be_reused() {
+        for (arg, expected) in [
+            (
+                ArgSpec::flag("shout", "").short('v'),
+                "`-v` is already taken",
+            ),
+            (
+                ArgSpec::flag("as_json", "").long_named("json"),
+                "`--json` is already taken",
+            ),
+            (ArgSpec::flag("quiet", ""), "`quiet` is reserved"),
+        ] {
+            let error =
+                validate_manifest(&manifest_with(CommandSpec::new("x", "").arg(arg))).unwrap_err();
+            assert!(error.contains(expected), "{error}");
+        }
+    }
+
+    #[test]
+    fn repeated_names_dangling_conflicts_and_bad_defaults_are_refused() {
+        let cases = [
+            CommandSpec::new("x", "")
+                .arg(ArgSpec::flag("a", "").short('a'))
+                .arg(ArgSpec::flag("b", "").short('a')),
+            CommandSpec::new("x", "").arg(ArgSpec::flag("a", "").conflicts_with("nope")),
+            CommandSpec::new("x", "").arg(
+                ArgSpec::option("tier", "")
+                    .possible_values(&["local", "team"])
+                    .default_value("cloud"),
+            ),
+            CommandSpec::new("x", "").subcommand(CommandSpec::new("help", "")),
+        ];
+        for command in cases {
+            assert!(validate_manifest(&manifest_with(command)).is_err());
+        }
+    }
+
+    #[test]
+    fn a_plain_command_is_valid() {
+        let command = CommandSpec::new("x", "")
+            .arg(ArgSpec::positional("name", ""))
+            .arg(ArgSpec::flag("shout", "").short('s'))
+            .subcommand(CommandSpec::new("run", ""));
+        assert_eq!(validate_manifest(&manifest_with(command)), Ok(()));
+        crate::tree::check_plugin_commands(&manifest_with(
+            CommandSpec::new("x", "").arg(ArgSpec::flag("shout", "").short('s')),
+        ))
+        .unwrap();
+    }
 }

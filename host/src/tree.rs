@@ -37,6 +37,36 @@ fn summary_command(summary: &CommandSummary) -> Command {
         .hide(summary.hidden)
 }
 
+/// Checks that a plugin's commands make a valid clap tree under `mosaic` with the
+/// global flags: no `-v`, `--json`, … of its own, no repeated short or long names,
+/// no default outside its possible values. clap reports these as panics (its
+/// "debug asserts"), so they are caught here, once, when the manifest is read — a
+/// plugin with such a spec is refused instead of crashing every later run.
+pub fn check_plugin_commands(manifest: &mosaic_plugin_api::Manifest) -> Result<(), String> {
+    for spec in &manifest.commands {
+        let command = command_from_spec(spec);
+        let mut root = Command::new("mosaic").args(global_args());
+        root = match spec.mount {
+            Mount::Top => root.subcommand(command),
+            Mount::Config => root.subcommand(Command::new("config").subcommand(command)),
+        };
+        let previous_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| root.debug_assert()));
+        std::panic::set_hook(previous_hook);
+        if let Err(panic) = outcome {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
+                .unwrap_or_else(|| "invalid command definition".to_string());
+            return Err(format!("command `{}`: {}", spec.name, message.trim()));
+        }
+    }
+    Ok(())
+}
+
 /// Builds the command tree for this run.
 pub fn build(registry: &Registry, detail: Detail<'_>) -> Command {
     let mut root = Command::new("mosaic")
@@ -102,7 +132,8 @@ fn missing_first_party(registry: &Registry) -> Vec<String> {
         .collect()
 }
 
-fn global_args() -> Vec<Arg> {
+/// The flags every command accepts (`-v`, `-q`, `--json`, …).
+pub fn global_args() -> Vec<Arg> {
     vec![
         Arg::new("verbose")
             .short('v')

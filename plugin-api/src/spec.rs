@@ -200,6 +200,12 @@ impl ArgSpec {
         self
     }
 
+    /// Sets the `--long` name (default: `name` with `_` as `-`).
+    pub fn long_named(mut self, long: &str) -> Self {
+        self.long = Some(long.to_string());
+        self
+    }
+
     /// Sets the value placeholder.
     pub fn value_name(mut self, value_name: &str) -> Self {
         self.value_name = Some(value_name.to_string());

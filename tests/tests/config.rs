@@ -150,3 +150,54 @@ fn invalid_config_json_names_file_line_and_column_and_is_never_overwritten() {
     sandbox.run_with_scratch(["config", "path"]).expect_code(0);
     sandbox.run_with_scratch(["plugins", "list"]).expect_code(0);
 }
+
+#[test]
+fn secrets_stay_hidden_even_without_the_plugin_that_declares_them() {
+    // No plugin installed: nothing declares these keys secret.
+    let sandbox = Sandbox::with_plugins(&[]);
+    fs::create_dir_all(sandbox.config_dir()).unwrap();
+    fs::write(
+        sandbox.config_dir().join("config.json"),
+        r#"{"gateway": {"anthropic_api_key": "sk-ant-SECRET",
+            "database_url": "postgres://mosaic:pg-SECRET@db.example/mosaic",
+            "cors_origin": "http://localhost:3000"}}"#,
+    )
+    .unwrap();
+
+    for args in [&["config", "show"][..], &["config", "show", "--json"][..]] {
+        let run = sandbox.run(args);
+        run.expect_code(0);
+        assert!(!run.stdout.contains("SECRET"), "{args:?}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("http://localhost:3000"),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("postgres://mosaic:***@db.example"),
+            "{}",
+            run.stdout
+        );
+    }
+    for key in ["gateway.anthropic_api_key", "gateway.database_url"] {
+        let run = sandbox.run(["config", "get", key]);
+        run.expect_code(1);
+        assert!(
+            !run.stdout.contains("SECRET") && !run.stderr.contains("SECRET"),
+            "{run:?}"
+        );
+    }
+    let before = fs::read(sandbox.config_dir().join("config.json")).unwrap();
+    for (key, value) in [
+        ("gateway.admin_password", "hunter2hunter2"),
+        ("gateway.valkey_url", "redis://:pw@localhost:6379"),
+    ] {
+        let run = sandbox.run(["config", "set", key, value]);
+        run.expect_code(1);
+        assert!(run.stderr.contains("stdin"), "{run:?}");
+    }
+    assert_eq!(
+        fs::read(sandbox.config_dir().join("config.json")).unwrap(),
+        before
+    );
+}

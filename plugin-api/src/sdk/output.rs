@@ -2,53 +2,72 @@
 //! short human durations ("3m 20s", "5s ago").
 //!
 //! Tables have no borders (like `kubectl get` or `docker ps`) so they stay easy to
-//! read and to `grep`/`awk`.
+//! read and to `grep`/`awk`; rendering is a few lines of padding, fast enough for
+//! `fleet ps` over a thousand agents.
 
 use std::time::Duration;
 
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table as ComfyTable};
+/// Space between columns.
+const COLUMN_GAP: usize = 2;
 
 /// A plain, borderless table with an upper-case header row.
+///
+/// Columns are as wide as their widest cell (counted in characters) and separated
+/// by two spaces; the last column is not padded, so no line ends in spaces.
 pub struct Table {
-    inner: ComfyTable,
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
 }
 
 impl Table {
     /// A table with these column headers.
     pub fn new(headers: &[&str]) -> Self {
-        let mut inner = ComfyTable::new();
-        inner
-            .load_preset(presets::NOTHING)
-            .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header(headers.iter().map(|header| header.to_uppercase()));
-        for column in inner.column_iter_mut() {
-            column.set_cell_alignment(CellAlignment::Left);
-            column.set_padding((0, 2));
+        Table {
+            headers: headers.iter().map(|header| header.to_uppercase()).collect(),
+            rows: Vec::new(),
         }
-        Table { inner }
     }
 
-    /// Appends a row (as many cells as headers).
+    /// Appends a row (as many cells as headers; missing cells are empty).
     pub fn add_row<I, S>(&mut self, cells: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let row: Vec<String> = cells.into_iter().map(Into::into).collect();
-        self.inner.add_row(row);
+        self.rows.push(cells.into_iter().map(Into::into).collect());
         self
     }
 
     /// Whether no row was added.
     pub fn is_empty(&self) -> bool {
-        self.inner.row_count() == 0
+        self.rows.is_empty()
     }
 
-    /// The table as text, one line per row, without trailing spaces.
+    /// The table as text, one line per row.
     pub fn render(&self) -> String {
-        let mut text = String::new();
-        for line in self.inner.lines() {
-            text.push_str(line.trim_end());
+        let width = |text: &str| text.chars().count();
+        let mut widths: Vec<usize> = self.headers.iter().map(|header| width(header)).collect();
+        for row in &self.rows {
+            for (column, cell) in row.iter().enumerate().take(widths.len()) {
+                widths[column] = widths[column].max(width(cell));
+            }
+        }
+        let line_length: usize = widths.iter().sum::<usize>() + COLUMN_GAP * widths.len() + 1;
+        let mut text = String::with_capacity(line_length * (self.rows.len() + 1));
+        let empty = String::new();
+        for row in std::iter::once(&self.headers).chain(&self.rows) {
+            let start = text.len();
+            for (column, column_width) in widths.iter().enumerate() {
+                let cell = row.get(column).unwrap_or(&empty);
+                text.push_str(cell);
+                if column + 1 < widths.len() {
+                    let padding = column_width - width(cell) + COLUMN_GAP;
+                    text.extend(std::iter::repeat_n(' ', padding));
+                }
+            }
+            // Empty trailing cells would leave spaces behind.
+            let trimmed = text[start..].trim_end().len();
+            text.truncate(start + trimmed);
             text.push('\n');
         }
         text
@@ -98,6 +117,17 @@ mod tests {
             "1d 4h"
         );
         assert_eq!(format_age(Duration::from_secs(5)), "5s ago");
+    }
+
+    #[test]
+    fn table_pads_short_rows_and_counts_characters() {
+        let mut table = Table::new(&["a", "b", "c"]);
+        table.add_row(["é", "x"]).add_row(["long", "y", "z"]);
+        let text = table.render();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "A     B  C");
+        assert_eq!(lines[1], "é     x");
+        assert_eq!(lines[2], "long  y  z");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use clap::{Arg, ArgMatches, Command};
 use mosaic_plugin_api::sdk::config;
 
 use crate::app::App;
-use crate::builtins::config::{declared_keys, display_value};
+use crate::builtins::config::{declared_keys, display_value, has_url_credentials, is_secret_key};
 use crate::builtins::fail;
 use crate::dispatch::{lookup_env, EnvOverrides};
 
@@ -31,16 +31,17 @@ pub fn run(app: &App, matches: &ArgMatches, overrides: &EnvOverrides) -> i32 {
         Ok(file) => file,
         Err(error) => return fail(format!("{error:#}")),
     };
-    let spec = declared_keys(app).into_iter().find(|spec| spec.key == key);
-    let resolved = match &spec {
+    let declared = declared_keys(app);
+    let spec = declared.iter().find(|spec| spec.key == key);
+    let resolved = match spec {
         Some(spec) => config::resolve(spec, None, |name| lookup_env(overrides, name), &file)
             .map(|(value, _)| value),
         None => config::get(&file, key).cloned(),
     };
     match resolved {
-        Some(_) if spec.as_ref().is_some_and(|spec| spec.secret) => fail(format!(
-            "`{key}` is a secret and is set; mosaic does not print secrets"
-        )),
+        Some(value) if is_secret_key(&declared, key) || has_url_credentials(&value) => fail(
+            format!("`{key}` is a secret and is set; mosaic does not print secrets"),
+        ),
         Some(value) => {
             println!("{}", display_value(&value));
             0

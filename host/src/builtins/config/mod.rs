@@ -74,3 +74,110 @@ pub fn display_value(value: &serde_json::Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// Whether `key` holds a secret: declared so by its plugin, or — so secrets stay
+/// hidden when the plugin that declares them is missing or broken — named like one
+/// (`…key`, `…password…`, `…token…`, `…secret…`).
+pub fn is_secret_key(declared: &[ConfigKeySpec], key: &str) -> bool {
+    if let Some(spec) = declared.iter().find(|spec| spec.key == key) {
+        if spec.secret {
+            return true;
+        }
+    }
+    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
+    last == "key"
+        || last.ends_with("_key")
+        || last.ends_with("-key")
+        || ["password", "token", "secret"]
+            .iter()
+            .any(|word| last.contains(word))
+}
+
+/// Whether a value is text holding a URL with credentials (`scheme://user:pw@host`).
+pub fn has_url_credentials(value: &serde_json::Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|text| redact_url_credentials(text) != text)
+}
+
+/// `postgres://user:***@host/db`: the password of every URL in `text` replaced.
+pub fn redact_url_credentials(text: &str) -> String {
+    let mut result = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(scheme_end) = rest.find("://") {
+        let (head, tail) = rest.split_at(scheme_end + 3);
+        result.push_str(head);
+        let authority_end = tail.find(['/', '?', '#', ' ']).unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let user_info = &authority[..at];
+                let user = user_info
+                    .split_once(':')
+                    .map_or(user_info, |(user, _)| user);
+                if user_info.contains(':') {
+                    result.push_str(user);
+                    result.push_str(":***");
+                } else {
+                    result.push_str(user_info);
+                }
+                result.push_str(&authority[at..]);
+            }
+            None => result.push_str(authority),
+        }
+        rest = &tail[authority_end..];
+    }
+    result.push_str(rest);
+    result
+}
+
+/// A value as `config show` may print it.
+pub fn shown_value(
+    declared: &[ConfigKeySpec],
+    key: &str,
+    value: &serde_json::Value,
+) -> serde_json::Value {
+    if is_secret_key(declared, key) {
+        serde_json::Value::String("<redacted>".to_string())
+    } else if let serde_json::Value::String(text) = value {
+        serde_json::Value::String(redact_url_credentials(text))
+    } else {
+        value.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secret_names_are_recognised_without_a_declaration() {
+        for key in [
+            "gateway.anthropic_api_key",
+            "x.admin_password",
+            "x.session-token",
+            "x.key",
+        ] {
+            assert!(is_secret_key(&[], key), "{key}");
+        }
+        for key in ["fleet.default_runtime", "gateway.port", "hooks.keyboard"] {
+            assert!(!is_secret_key(&[], key), "{key}");
+        }
+    }
+
+    #[test]
+    fn url_passwords_are_redacted() {
+        assert_eq!(
+            redact_url_credentials("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url_credentials("redis://:pw@h"), "redis://:***@h");
+        assert_eq!(
+            redact_url_credentials("http://localhost:3000"),
+            "http://localhost:3000"
+        );
+        assert!(has_url_credentials(&json!("rediss://a:b@c")));
+        assert!(!has_url_credentials(&json!("https://user@host")));
+    }
+}

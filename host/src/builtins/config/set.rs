@@ -9,7 +9,7 @@ use mosaic_plugin_api::sdk::config;
 use serde_json::Value;
 
 use crate::app::App;
-use crate::builtins::config::declared_keys;
+use crate::builtins::config::{declared_keys, has_url_credentials, is_secret_key};
 use crate::builtins::fail;
 
 /// Declares the command.
@@ -40,15 +40,28 @@ pub fn command() -> Command {
         )
 }
 
+/// Reads one line from the terminal with echo off (restored afterwards).
+fn read_hidden_line() -> std::io::Result<String> {
+    use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+    let stdin = std::io::stdin();
+    let saved = tcgetattr(&stdin).map_err(std::io::Error::from)?;
+    let mut quiet = saved.clone();
+    quiet.local_flags.remove(LocalFlags::ECHO);
+    tcsetattr(&stdin, SetArg::TCSANOW, &quiet).map_err(std::io::Error::from)?;
+    let mut line = String::new();
+    let read = stdin.read_line(&mut line);
+    let _ = tcsetattr(&stdin, SetArg::TCSANOW, &saved);
+    eprintln!();
+    read.map(|_| line)
+}
+
 /// Writes the value.
 pub fn run(app: &App, matches: &ArgMatches) -> i32 {
     let key = matches
         .get_one::<String>("key")
         .cloned()
         .unwrap_or_default();
-    let secret = declared_keys(app)
-        .iter()
-        .any(|spec| spec.key == key && spec.secret);
+    let secret = is_secret_key(&declared_keys(app), &key);
     let value = match matches.get_one::<String>("value") {
         Some(_) if secret => {
             return fail(format!(
@@ -56,12 +69,25 @@ pub fn run(app: &App, matches: &ArgMatches) -> i32 {
                  (e.g. `printf %s \"$VALUE\" | mosaic config set {key}`)"
             ))
         }
+        Some(text) if has_url_credentials(&Value::String(text.clone())) => {
+            return fail(format!(
+                "the value for `{key}` holds a password in a URL: pass it on stdin, not as an \
+                 argument (e.g. `printf %s \"$URL\" | mosaic config set {key}`)"
+            ))
+        }
         Some(text) => config::parse_cli_value(text),
         None => {
-            let mut text = String::new();
-            if let Err(error) = std::io::stdin().read_to_string(&mut text) {
-                return fail(format!("cannot read the value from stdin: {error}"));
-            }
+            let read = if mosaic_plugin_api::sdk::term::stdin_is_tty() {
+                eprint!("Value for `{key}` (not shown; Enter to finish): ");
+                read_hidden_line()
+            } else {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text).map(|_| text)
+            };
+            let text = match read {
+                Ok(text) => text,
+                Err(error) => return fail(format!("cannot read the value from stdin: {error}")),
+            };
             let text = text.trim_end_matches(['\n', '\r']).to_string();
             if text.is_empty() {
                 return fail(format!("no value given for `{key}` (argument or stdin)"));

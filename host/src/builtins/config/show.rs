@@ -7,7 +7,7 @@ use mosaic_plugin_api::sdk::output::Table;
 use serde_json::Value;
 
 use crate::app::App;
-use crate::builtins::config::{declared_keys, display_value};
+use crate::builtins::config::{declared_keys, display_value, shown_value};
 use crate::builtins::fail;
 use crate::dispatch::{lookup_env, EnvOverrides};
 
@@ -18,7 +18,9 @@ pub fn command() -> Command {
         .long_about(
             "Show the effective value of every key the installed plugins declare, and \
              of every other key in config.json, with where it came from (env, \
-             config.json or default). Secrets are shown as <redacted>.",
+             config.json or default). Secrets are shown as <redacted> (keys declared \
+             secret, or named like one: *_key, *password*, *token*, *secret*), and \
+             passwords inside URLs as ***.",
         )
         .after_help("Examples:\n  mosaic config show\n  mosaic config show --json")
 }
@@ -48,35 +50,34 @@ pub fn run(app: &App, json: bool, overrides: &EnvOverrides) -> i32 {
         Err(error) => return fail(format!("{error:#}")),
     };
     let declared = declared_keys(app);
-    let mut rows: Vec<(String, Option<Value>, String, bool)> = Vec::new();
+    let mut rows: Vec<(String, Option<Value>, String)> = Vec::new();
     for spec in &declared {
         let resolved = config::resolve(spec, None, |key| lookup_env(overrides, key), &file);
         let (value, source) = match resolved {
             Some((value, source)) => (Some(value), source.to_string()),
             None => (None, "unset".to_string()),
         };
-        rows.push((spec.key.clone(), value, source, spec.secret));
+        rows.push((spec.key.clone(), value, source));
     }
     let mut undeclared = Vec::new();
     flatten("", &file, &mut undeclared);
     for (key, value) in undeclared {
         if !declared.iter().any(|spec| spec.key == key) {
-            rows.push((key, Some(value), ValueSource::File.to_string(), false));
+            rows.push((key, Some(value), ValueSource::File.to_string()));
         }
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let shown = |value: &Option<Value>, secret: bool| match (value, secret) {
-        (Some(_), true) => Value::String("<redacted>".to_string()),
-        (Some(value), false) => value.clone(),
-        (None, _) => Value::Null,
+    let shown = |key: &str, value: &Option<Value>| match value {
+        Some(value) => shown_value(&declared, key, value),
+        None => Value::Null,
     };
     if json {
         let object: serde_json::Map<String, Value> = rows
             .iter()
-            .map(|(key, value, source, secret)| {
+            .map(|(key, value, source)| {
                 (
                     key.clone(),
-                    serde_json::json!({"value": shown(value, *secret), "source": source}),
+                    serde_json::json!({"value": shown(key, value), "source": source}),
                 )
             })
             .collect();
@@ -91,8 +92,8 @@ pub fn run(app: &App, json: bool, overrides: &EnvOverrides) -> i32 {
         return 0;
     }
     let mut table = Table::new(&["key", "value", "source"]);
-    for (key, value, source, secret) in &rows {
-        let text = match shown(value, *secret) {
+    for (key, value, source) in &rows {
+        let text = match shown(key, value) {
             Value::Null => "-".to_string(),
             other => display_value(&other),
         };
