@@ -122,7 +122,7 @@ fn assert_nothing_changed(gateway: &GatewaySandbox, what: &str) {
 }
 
 #[test]
-fn invalid_gateway_settings_stop_the_wizard_before_anything_changes() {
+fn invalid_settings_stop_the_wizard_before_anything_changes() {
     let short_password = [
         ("MOSAIC_ADMIN_NAME", ADMIN_NAME),
         ("MOSAIC_ADMIN_EMAIL", ADMIN_EMAIL),
@@ -136,13 +136,24 @@ fn invalid_gateway_settings_stop_the_wizard_before_anything_changes() {
     ];
     // (what, extra environment, text the error must mention)
     type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case; 3] = [
+    let zero_interval = [
+        ("MOSAIC_ADMIN_NAME", ADMIN_NAME),
+        ("MOSAIC_ADMIN_EMAIL", ADMIN_EMAIL),
+        ("MOSAIC_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("MOSAIC_HEARTBEAT_INTERVAL", "0"),
+    ];
+    let cases: [Case; 4] = [
         ("missing admin variables", &[], "MOSAIC_ADMIN_PASSWORD"),
         ("a 7-character password", &short_password, "8"),
         (
             "team tier without URLs",
             &team_without_urls,
             "MOSAIC_DATABASE_URL",
+        ),
+        (
+            "a zero heartbeat interval",
+            &zero_interval,
+            "MOSAIC_HEARTBEAT_INTERVAL",
         ),
     ];
     for (what, env, mentioned) in cases {

@@ -2,10 +2,12 @@
 //! plumbing is written once. Nothing here crosses the ABI.
 
 pub mod activity;
+pub mod claude;
 pub mod config;
 pub mod context;
 pub mod fs;
 pub mod log_forward;
 pub mod output;
 pub mod plugin;
+pub mod programs;
 pub mod term;

@@ -3,8 +3,6 @@
 //!
 //! Nothing here knows about agents or tmux.
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
@@ -77,25 +75,8 @@ pub fn started_with_environment(pid: u32, name: &str, value: &str) -> bool {
         .any(|entry| entry == wanted.as_bytes())
 }
 
-/// The first executable file called `name` in the directories of `path` (a
-/// `PATH`-style list). A `name` holding a `/` is checked as given.
-pub fn find_program(name: &str, path: Option<&str>) -> Option<PathBuf> {
-    if name.contains('/') {
-        let candidate = PathBuf::from(name);
-        return is_executable(&candidate).then_some(candidate);
-    }
-    path?
-        .split(':')
-        .filter(|directory| !directory.is_empty())
-        .map(|directory| Path::new(directory).join(name))
-        .find(|candidate| is_executable(candidate))
-}
-
-/// A regular file with an execute bit.
-pub fn is_executable(path: &Path) -> bool {
-    std::fs::metadata(path)
-        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
-}
+// Program lookup is shared with the wizard, so it lives in the SDK.
+pub use mosaic_plugin_api::sdk::programs::{find_program, is_executable};
 
 /// Calls `check` every `step` until it returns true or `timeout` has passed; returns
 /// whether it did. `check` runs at least once.
@@ -161,24 +142,6 @@ mod tests {
         ));
         child.kill().unwrap();
         child.wait().unwrap();
-    }
-
-    #[test]
-    fn programs_are_found_on_the_given_path_only() {
-        let directory = tempfile::tempdir().unwrap();
-        let program = directory.path().join("tool");
-        std::fs::write(&program, "#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let path = format!("/nonexistent:{}", directory.path().display());
-        assert_eq!(find_program("tool", Some(&path)), Some(program.clone()));
-        assert_eq!(find_program("tool", Some("/nonexistent")), None);
-        assert_eq!(find_program("tool", None), None);
-        assert_eq!(
-            find_program(program.to_str().unwrap(), None),
-            Some(program.clone())
-        );
-        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert_eq!(find_program("tool", Some(&path)), None);
     }
 
     #[test]

@@ -7,13 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use mosaic_plugin_api::anyhow::{bail, Result};
+use mosaic_plugin_api::anyhow::Result;
+use mosaic_plugin_api::sdk::claude::claude_home;
 
-/// Claude Code's settings file, the one it reads hooks from.
-pub const SETTINGS_FILE_NAME: &str = "settings.json";
-
-/// Mosaic's record of its hooks.
-pub const HOOKS_CONFIG_FILE_NAME: &str = "hooks-config.json";
+pub use mosaic_plugin_api::sdk::claude::{HOOKS_CONFIG_FILE_NAME, SETTINGS_FILE_NAME};
 
 /// The files of one Claude Code home directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,25 +33,10 @@ impl ClaudePaths {
         }
     }
 
-    /// Resolves the Claude home from `CLAUDE_HOME`, else `$HOME/.claude`. A leading
-    /// `~/` in `CLAUDE_HOME` (set in a file that no shell expanded) means `$HOME`.
+    /// Resolves the Claude home from `CLAUDE_HOME`, else `$HOME/.claude` (the rule
+    /// is shared with the wizard: [`mosaic_plugin_api::sdk::claude::claude_home`]).
     pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<ClaudePaths> {
-        let home = env("HOME").filter(|value| !value.is_empty());
-        if let Some(claude_home) = env("CLAUDE_HOME").filter(|value| !value.is_empty()) {
-            let expanded = match (claude_home.strip_prefix("~/"), &home) {
-                (Some(rest), Some(home)) => Path::new(home).join(rest),
-                (None, Some(home)) if claude_home == "~" => PathBuf::from(home),
-                _ => PathBuf::from(&claude_home),
-            };
-            return Ok(ClaudePaths::new(&expanded));
-        }
-        match home {
-            Some(home) => Ok(ClaudePaths::new(&Path::new(&home).join(".claude"))),
-            None => bail!(
-                "cannot find Claude Code's directory: neither CLAUDE_HOME nor HOME is set \
-                 (set CLAUDE_HOME, e.g. CLAUDE_HOME=$HOME/.claude)"
-            ),
-        }
+        Ok(ClaudePaths::new(&claude_home(env)?))
     }
 }
 

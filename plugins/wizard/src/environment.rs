@@ -5,14 +5,16 @@
 //! setup from config.json, `~/.claude/hooks-config.json` and `mosaic gateway status
 //! --json`. Nothing here changes anything.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use mosaic_plugin_api::sdk::claude::{claude_home, HOOKS_CONFIG_FILE_NAME};
 use mosaic_plugin_api::sdk::config;
+use mosaic_plugin_api::sdk::programs::find_program;
 use mosaic_plugin_api::serde_json::Value;
 use mosaic_plugin_api::Context;
 
 /// Agent runtimes the wizard looks for.
-pub const RUNTIMES: [&str; 3] = ["claude", "codex", "opencode"];
+pub const RUNTIMES: [&str; 4] = ["claude", "codex", "opencode", "gemini"];
 
 /// What the wizard found.
 #[derive(Debug, Clone, Default)]
@@ -69,26 +71,7 @@ impl Environment {
 
 /// Finds `program` in the `PATH` this run sees.
 pub fn find_on_path(context: &Context<'_>, program: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = context.env("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| {
-            candidate
-                .metadata()
-                .map(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
-}
-
-fn claude_home(context: &Context<'_>) -> PathBuf {
-    context
-        .env("CLAUDE_HOME")
-        .filter(|value| !value.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(&context.env("HOME").unwrap_or_else(|| "/".to_string())).join(".claude")
-        })
+    find_program(program, context.env("PATH").as_deref())
 }
 
 fn captured_json(context: &Context<'_>, argv: &[&str]) -> Option<Value> {
@@ -125,7 +108,8 @@ pub fn inspect(context: &Context<'_>) -> Environment {
             .map(|name| (name.to_string(), find_on_path(context, name)))
             .collect(),
         previous_run: config::get(&config, "wizard").cloned(),
-        hooks_installed: claude_home(context).join("hooks-config.json").is_file(),
+        hooks_installed: claude_home(|key| context.env(key))
+            .is_ok_and(|home| home.join(HOOKS_CONFIG_FILE_NAME).is_file()),
         installed_plugins,
         gateway_status,
         config,

@@ -47,6 +47,44 @@ pub struct FleetAnswers {
     pub heartbeat_interval: u64,
 }
 
+/// The longest heartbeat interval the fleet accepts (a day), in seconds.
+pub const MAX_HEARTBEAT_INTERVAL: u64 = 86_400;
+
+impl FleetAnswers {
+    /// Checks the values with the fleet plugin's rules: a plain runtime name, and a
+    /// whole number of seconds from 1 to a day. `source` names where each came from.
+    pub fn from_text(
+        runtime: (&str, &str),
+        interval: (&str, &str),
+    ) -> Result<FleetAnswers, String> {
+        let (runtime_text, runtime_source) = runtime;
+        let (interval_text, interval_source) = interval;
+        let runtime = runtime_text.trim();
+        let plain = !runtime.is_empty()
+            && runtime
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !plain {
+            return Err(format!(
+                "{runtime_source}={runtime_text:?}: expected a runtime name such as \"claude\""
+            ));
+        }
+        let heartbeat_interval = match interval_text.trim().parse::<u64>() {
+            Ok(seconds) if (1..=MAX_HEARTBEAT_INTERVAL).contains(&seconds) => seconds,
+            _ => {
+                return Err(format!(
+                    "{interval_source}={interval_text:?}: expected a whole number of seconds \
+                     from 1 to {MAX_HEARTBEAT_INTERVAL}, e.g. 15"
+                ))
+            }
+        };
+        Ok(FleetAnswers {
+            default_runtime: runtime.to_string(),
+            heartbeat_interval,
+        })
+    }
+}
+
 /// The whole plan.
 #[derive(Clone, Default)]
 pub struct Plan {
@@ -143,6 +181,30 @@ mod tests {
         assert_eq!(get("MOSAIC_GATEWAY_PORT"), Some("15000"));
         assert_eq!(get("MOSAIC_ADMIN_PASSWORD"), Some("correct horse"));
         assert_eq!(get("MOSAIC_DATABASE_URL"), None);
+    }
+
+    #[test]
+    fn fleet_values_follow_the_fleet_rules() {
+        let ok = FleetAnswers::from_text(("codex", "default"), ("10", "MOSAIC_HEARTBEAT_INTERVAL"));
+        assert_eq!(
+            ok,
+            Ok(FleetAnswers {
+                default_runtime: "codex".into(),
+                heartbeat_interval: 10
+            })
+        );
+        for interval in ["0", "abc", "1.5", "-3", "86401"] {
+            let error = FleetAnswers::from_text(
+                ("claude", "default"),
+                (interval, "MOSAIC_HEARTBEAT_INTERVAL"),
+            )
+            .unwrap_err();
+            assert!(error.starts_with("MOSAIC_HEARTBEAT_INTERVAL="), "{error}");
+        }
+        assert!(
+            FleetAnswers::from_text(("two words", "MOSAIC_FLEET_RUNTIME"), ("15", "default"))
+                .is_err()
+        );
     }
 
     #[test]

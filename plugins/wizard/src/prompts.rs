@@ -10,7 +10,7 @@ use mosaic_plugin_api::Context;
 
 use crate::components::Component;
 use crate::environment::{Environment, RUNTIMES};
-use crate::plan::{AdminAnswers, FleetAnswers, GatewayAnswers, Plan};
+use crate::plan::{AdminAnswers, FleetAnswers, GatewayAnswers, Plan, MAX_HEARTBEAT_INTERVAL};
 
 /// The user ended the questions (Ctrl-C is handled by a signal handler; this is EOF).
 #[derive(Debug)]
@@ -94,6 +94,7 @@ fn valid_url(text: &str, schemes: &[&str]) -> Result<(), String> {
 fn valid_email(text: &str) -> Result<(), String> {
     let valid = text.split_once('@').is_some_and(|(user, domain)| {
         !user.is_empty()
+            && !domain.contains('@')
             && domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
@@ -233,8 +234,10 @@ pub fn ask_fleet(theme: &dyn Theme, environment: &Environment) -> Result<FleetAn
                 .unwrap_or_else(|| "15".to_string()),
         )
         .validate_with(|text: &String| match text.trim().parse::<u64>() {
-            Ok(seconds) if (1..=3_600).contains(&seconds) => Ok(()),
-            _ => Err("a whole number of seconds from 1 to 3600"),
+            Ok(seconds) if (1..=MAX_HEARTBEAT_INTERVAL).contains(&seconds) => Ok(()),
+            _ => Err(format!(
+                "a whole number of seconds from 1 to {MAX_HEARTBEAT_INTERVAL}"
+            )),
         })
         .interact_text()?;
     Ok(FleetAnswers {
@@ -269,6 +272,7 @@ mod tests {
         assert!(valid_port("70000").is_err());
         assert!(valid_email("ada@example.com").is_ok());
         assert!(valid_email("ada@example").is_err());
+        assert!(valid_email("a@b@c.com").is_err());
         assert!(valid_url("postgres://h/db", &["postgres"]).is_ok());
         assert!(valid_url("http//x", &["http"]).is_err());
     }

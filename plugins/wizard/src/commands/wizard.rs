@@ -77,18 +77,29 @@ pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
     run_wizard(context, &options)
 }
 
-fn headless_fleet(context: &Context<'_>, environment: &Environment) -> FleetAnswers {
-    let interval = context
-        .env("MOSAIC_HEARTBEAT_INTERVAL")
-        .or_else(|| environment.config_text("fleet.heartbeat_interval"))
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(15);
-    FleetAnswers {
-        default_runtime: environment
-            .config_text("fleet.default_runtime")
-            .unwrap_or_else(|| "claude".to_string()),
-        heartbeat_interval: interval,
-    }
+/// The fleet values of a headless run: environment, else config.json, else the
+/// defaults — checked with the fleet's rules before anything is applied.
+fn headless_fleet(
+    context: &Context<'_>,
+    environment: &Environment,
+) -> Result<FleetAnswers, String> {
+    let pick =
+        |variable: &'static str, key: &'static str, default: &'static str| -> (String, String) {
+            match context.env(variable).filter(|value| !value.is_empty()) {
+                Some(value) => (value, variable.to_string()),
+                None => match environment.config_text(key) {
+                    Some(value) => (value, key.to_string()),
+                    None => (default.to_string(), "default".to_string()),
+                },
+            }
+        };
+    let (runtime, runtime_source) = pick("MOSAIC_FLEET_RUNTIME", "fleet.default_runtime", "claude");
+    let (interval, interval_source) = pick(
+        "MOSAIC_HEARTBEAT_INTERVAL",
+        "fleet.heartbeat_interval",
+        "15",
+    );
+    FleetAnswers::from_text((&runtime, &runtime_source), (&interval, &interval_source))
 }
 
 /// Asks everything; `Ok(None)` when the user chose to change nothing.
@@ -199,7 +210,14 @@ pub fn run_wizard(context: &Context<'_>, options: &WizardOptions) -> Result<i32>
     let plan = if headless {
         plan.components = available;
         if plan.components.contains(&Component::Fleet) {
-            plan.fleet = Some(headless_fleet(context, &environment));
+            match headless_fleet(context, &environment) {
+                Ok(fleet) => plan.fleet = Some(fleet),
+                Err(problem) => {
+                    writeln!(context.err(), "error: fleet defaults: {problem}")?;
+                    writeln!(context.err(), "wizard: nothing was changed")?;
+                    return Ok(1);
+                }
+            }
         }
         plan
     } else {
