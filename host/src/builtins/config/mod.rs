@@ -24,6 +24,10 @@ pub fn command() -> Command {
              variable > config.json > default. Plugins add their own commands to this \
              group.",
         )
+        .after_help(
+            "Examples:\n  mosaic config show\n  mosaic config set fleet.default_runtime codex\n  \
+             mosaic config get fleet.default_runtime\n  mosaic config path",
+        )
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommand(show::command())

@@ -16,6 +16,7 @@ pub fn command() -> Command {
              version, writable by others, or shadowed by another command. Exits 1 if \
              any problem was found.",
         )
+        .after_help("Examples:\n  mosaic plugins doctor\n  mosaic plugins doctor --json")
 }
 
 fn fix_for(status: Status) -> &'static str {

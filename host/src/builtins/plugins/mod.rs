@@ -14,6 +14,16 @@ use crate::app::App;
 pub fn command() -> Command {
     Command::new("plugins")
         .about("List, inspect, install and remove plugins")
+        .long_about(
+            "List, inspect, install and remove plugins. Plugins are libraries named \
+             libmosaic_<name>.so found on the search path: --plugin-dir, \
+             MOSAIC_PLUGIN_PATH, ~/.local/share/mosaic/plugins, PREFIX/lib/mosaic/plugins \
+             and the directory of the mosaic binary (first wins).",
+        )
+        .after_help(
+            "Examples:\n  mosaic plugins list\n  mosaic plugins doctor\n  \
+             mosaic plugins install target/release/libmosaic_hello.so",
+        )
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommand(list::command())
