@@ -109,24 +109,43 @@ fn an_unknown_tier_is_refused() {
 }
 
 #[test]
-fn the_team_tier_needs_its_urls_and_is_refused_by_this_version() {
+fn the_team_tier_needs_its_urls_and_services_that_answer() {
     assert_refused(
         &["--tier", "team"],
         ADMIN,
         "the team tier requires MOSAIC_DATABASE_URL",
     );
-    assert_refused(
-        &[
-            "--tier",
-            "team",
-            "--database-url",
-            "postgres://mosaic:secret-pw@db:5432/mosaic",
-            "--valkey-url",
-            "redis://cache:6379",
-        ],
-        ADMIN,
-        "not supported by this gateway version yet",
+    // Nothing listens on these ports: both services are named, passwords redacted.
+    let database_url = format!(
+        "postgres://mosaic:secret-pw@127.0.0.1:{}/mosaic",
+        free_port()
     );
+    let valkey_url = format!("redis://:other-secret@127.0.0.1:{}", free_port());
+    let environment = [
+        ADMIN,
+        &[
+            ("MOSAIC_DATABASE_URL", database_url.as_str()),
+            ("MOSAIC_VALKEY_URL", valkey_url.as_str()),
+        ],
+    ]
+    .concat();
+    for expected in [
+        "PostgreSQL at postgres://mosaic:***@127.0.0.1:",
+        "Valkey at redis://:***@127.0.0.1:",
+        "nothing was written",
+    ] {
+        assert_refused(&["--tier", "team"], &environment, expected);
+    }
+    let gateway = GatewaySandbox::new();
+    let run = gateway.install_with(&[
+        ("MOSAIC_STORAGE_TIER", "team"),
+        ("MOSAIC_DATABASE_URL", &database_url),
+        ("MOSAIC_VALKEY_URL", &valkey_url),
+    ]);
+    assert_ne!(run.code, 0);
+    for secret in ["secret-pw", "other-secret"] {
+        assert!(!run.stderr.contains(secret), "{}", run.stderr);
+    }
 }
 
 #[test]

@@ -1,16 +1,17 @@
 //! The CLI's blocking HTTP client to its own daemon (ureq): the health check and
 //! the admin bootstrap. Plain HTTP on this machine, short timeouts.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// What `GET /health` answers.
+/// What `GET /health` answers (200 `ok`, or 503 `degraded` on the team tier).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Health {
-    /// `ok`.
+    /// `ok` or `degraded`.
     pub status: String,
     /// The daemon's version.
     pub version: String,
@@ -18,6 +19,38 @@ pub struct Health {
     pub tier: String,
     /// Seconds since it started.
     pub uptime_s: u64,
+    /// Team tier: each dependency's state, by name (`postgres`, `valkey`).
+    #[serde(default)]
+    pub dependencies: BTreeMap<String, DependencyState>,
+}
+
+/// One dependency in `/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DependencyState {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// Why it is unavailable.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl Health {
+    /// "degraded: postgres unavailable (reason)", or `None` when healthy.
+    pub fn degradation(&self) -> Option<String> {
+        if self.status == "ok" {
+            return None;
+        }
+        let failing: Vec<String> = self
+            .dependencies
+            .iter()
+            .filter(|(_, state)| state.status != "ok")
+            .map(|(name, state)| match &state.error {
+                Some(error) => format!("{name} unavailable ({error})"),
+                None => format!("{name} unavailable"),
+            })
+            .collect();
+        Some(format!("{}: {}", self.status, failing.join(", ")))
+    }
 }
 
 /// The outcome of creating the first admin.
@@ -61,7 +94,7 @@ impl GatewayClient {
         }
     }
 
-    /// `GET /health`.
+    /// `GET /health`; a degraded gateway (503 with its health) is an answer too.
     pub fn health(&self) -> Result<Health> {
         let url = format!("{}/health", self.base_url);
         let mut response = self
@@ -74,6 +107,12 @@ impl GatewayClient {
             .body_mut()
             .read_to_string()
             .map_err(|error| anyhow!("{url}: cannot read the answer: {error}"))?;
+        // 503 with a health body is a running but degraded gateway.
+        if status.as_u16() == 503 {
+            if let Ok(health) = serde_json::from_str::<Health>(&body) {
+                return Ok(health);
+            }
+        }
         if !status.is_success() {
             bail!("{url} answered {status}: {}", error_message(&body));
         }

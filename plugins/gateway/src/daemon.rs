@@ -1,16 +1,19 @@
 //! `mosaic gateway run` itself: the foreground daemon.
 //!
 //! It reads its settings from `config.json` only (never the environment it was
-//! started with), takes the pid-file lock, opens and migrates the storage, binds the
-//! port, writes the bootstrap token when there is no admin yet, and serves until
-//! SIGTERM or SIGINT. Then in-flight requests finish, the storage is closed cleanly
-//! and the pid file is removed. Log lines (timestamped, via `tracing`) go to
-//! stderr, which the service manager sends to the log file.
+//! started with), takes the pid-file lock, opens and migrates the storage (SQLite,
+//! or for the team tier PostgreSQL + Valkey, where a dependency that is down makes
+//! the daemon start degraded rather than fail), binds the port, writes the
+//! bootstrap token when there is no admin yet, and serves until SIGTERM or SIGINT.
+//! Then in-flight requests finish, the storage is closed cleanly and the pid file
+//! is removed. Log lines (timestamped, via `tracing`) go to stderr, which the
+//! service manager sends to the log file.
 
 use std::cell::RefCell;
 
 use anyhow::{bail, Context as _, Result};
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::broadcast;
 use tracing::dispatcher::{self, DefaultGuard, Dispatch};
 use tracing::Level;
 
@@ -18,7 +21,7 @@ use crate::layout::Layout;
 use crate::pidfile::PidFile;
 use crate::server::{self, AppState, BootstrapGate};
 use crate::settings::{is_exposed, Settings, Tier};
-use crate::storage::Backend;
+use crate::storage::{Backend, ClusterEvent, StoreError};
 
 thread_local! {
     /// Keeps the daemon's log subscriber active on each runtime thread.
@@ -64,13 +67,6 @@ pub fn run(layout: &Layout, settings: &Settings, verbosity: i8, ansi: bool) -> R
     limit_allocator_retention();
     let dispatch = log_dispatch(verbosity, ansi);
     let _main_thread_log = dispatcher::set_default(&dispatch);
-    if settings.tier != Tier::Local {
-        bail!(
-            "gateway.tier is `{}`: the team tier (PostgreSQL + Valkey) is not supported by \
-             this gateway version yet; set it back with `mosaic gateway install --tier local`",
-            settings.tier
-        );
-    }
     let pid_file = PidFile::acquire(&layout.pid_file())?;
     let thread_dispatch = dispatch.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -101,13 +97,9 @@ pub fn run(layout: &Layout, settings: &Settings, verbosity: i8, ansi: bool) -> R
 
 async fn serve(layout: &Layout, settings: &Settings) -> Result<()> {
     let database = layout.database_file();
-    let backend = tokio::task::spawn_blocking({
-        let database = database.clone();
-        let tier = settings.tier;
-        move || Backend::open(tier, &database)
-    })
-    .await
-    .context("opening the storage failed")??;
+    let backend = Backend::open(settings, &database)
+        .await
+        .context("opening the storage failed")?;
     let address = settings.bind_address();
     let listener = match tokio::net::TcpListener::bind(address).await {
         Ok(listener) => listener,
@@ -130,7 +122,16 @@ async fn serve(layout: &Layout, settings: &Settings) -> Result<()> {
             settings.host
         );
     }
-    let admin_exists = backend.users.admin_exists().await?;
+    let admin_exists = match backend.users.admin_exists().await {
+        Ok(exists) => exists,
+        // Team tier with PostgreSQL down: offer the token; creating the admin still
+        // refuses (409) once one exists, and the token file goes with it.
+        Err(error @ StoreError::Unavailable { .. }) => {
+            tracing::warn!("cannot tell whether an admin exists yet: {error}");
+            false
+        }
+        Err(error) => return Err(error.into()),
+    };
     let bootstrap = BootstrapGate::prepare(&layout.bootstrap_token_file(), admin_exists)?;
     if !admin_exists {
         tracing::info!(
@@ -138,10 +139,20 @@ async fn serve(layout: &Layout, settings: &Settings) -> Result<()> {
             layout.bootstrap_token_file().display()
         );
     }
+    let storage = match settings.tier {
+        Tier::Local => database.display().to_string(),
+        Tier::Team => backend
+            .health()
+            .await
+            .iter()
+            .map(|health| format!("{} {}", health.dependency.as_str(), health.address))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     tracing::info!(
         pid = std::process::id(),
         tier = %settings.tier,
-        database = %database.display(),
+        storage = %storage,
         anthropic_key = if settings.anthropic_api_key.is_some() { "configured" } else { "not set" },
         "gateway {} listening on http://{address}",
         server::VERSION
@@ -152,12 +163,27 @@ async fn serve(layout: &Layout, settings: &Settings) -> Result<()> {
         settings.cors_origin.clone(),
         bootstrap,
     );
+    if let Some(cluster) = &backend.cluster {
+        tokio::spawn(follow_cluster_events(cluster.events(), state.clone()));
+    }
     let served = server::serve(listener, state, shutdown_signal()).await;
     let closed = backend.users.close().await;
     served.context("the HTTP server failed")?;
     closed.context("closing the storage failed")?;
     tracing::info!("storage closed");
     Ok(())
+}
+
+/// Reacts to what other replicas announce: once an admin exists anywhere, this
+/// replica's bootstrap token is void and its file is removed.
+async fn follow_cluster_events(mut events: broadcast::Receiver<ClusterEvent>, state: AppState) {
+    loop {
+        match events.recv().await {
+            Ok(ClusterEvent::AdminCreated) => state.bootstrap().consume(),
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
 }
 
 /// Completes on the first SIGTERM or SIGINT.

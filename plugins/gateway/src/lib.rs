@@ -1,15 +1,13 @@
-//! `mosaic gateway`: the local gateway daemon and its lifecycle.
+//! `mosaic gateway`: the gateway daemon and its lifecycle.
 //!
 //! The daemon (`mosaic gateway run`, in [`daemon`] and [`server`]) is a small JSON
 //! API over HTTP — health, first-admin bootstrap, login sessions, admin-only user
-//! management — with its state behind the traits of [`storage`] (SQLite for the
-//! local tier). The lifecycle commands ([`commands`]) configure it ([`settings`]),
-//! run it under a service manager ([`service`]), and talk to it with a blocking
-//! client ([`client`]). [`layout`] decides every path; [`pidfile`] tells a live
-//! daemon from a stale pid file.
-//!
-//! Not here: the team tier's PostgreSQL and Valkey stores (a later version adds
-//! them as implementations of the same storage traits).
+//! management — with its state behind the traits of [`storage`]: SQLite for the
+//! local tier; PostgreSQL + Valkey for the team tier, where several replicas behave
+//! as one. The lifecycle commands ([`commands`]) configure it ([`settings`]), run
+//! it under a service manager ([`service`]), move it between tiers (`migrate`),
+//! and talk to it with a blocking client ([`client`]). [`layout`] decides every
+//! path; [`pidfile`] tells a live daemon from a stale pid file.
 
 pub mod client;
 pub mod clock;
@@ -36,7 +34,7 @@ impl Plugin for Gateway {
             name: "gateway".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             description:
-                "The local gateway daemon: auth, users, storage; install and run it as a service"
+                "The gateway daemon: auth, users, storage (local or team tier); install and run it as a service"
                     .to_string(),
             host_requirement: ">=0.1.0, <0.2.0".to_string(),
             commands: vec![commands::spec()],
@@ -55,6 +53,7 @@ impl Plugin for Gateway {
             ["gateway", "logs"] => commands::logs::run(context, invocation),
             ["gateway", "uninstall"] => commands::uninstall::run(context, invocation),
             ["gateway", "run"] => commands::run::run(context, invocation),
+            ["gateway", "migrate"] => commands::migrate::run(context, invocation),
             other => bail!("unknown command `{}`", other.join(" ")),
         }
     }

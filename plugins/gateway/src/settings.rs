@@ -385,10 +385,6 @@ impl RawSettings {
             if !missing.is_empty() {
                 bail!("the team tier requires {}", missing.join(" and "));
             }
-            bail!(
-                "the team tier (PostgreSQL + Valkey) is not supported by this gateway \
-                 version yet; install with --tier local (MOSAIC_STORAGE_TIER=local)"
-            );
         }
         let anthropic_api_key = self
             .anthropic_api_key
@@ -784,7 +780,7 @@ mod tests {
     }
 
     #[test]
-    fn team_tier_needs_both_urls_and_is_refused_honestly() {
+    fn team_tier_needs_both_urls() {
         let flags = FlagValues {
             tier: Some("team".into()),
             database_url: Some("postgres://db/x".into()),
@@ -796,19 +792,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(message.contains("requires MOSAIC_VALKEY_URL"), "{message}");
-        let flags = FlagValues {
-            valkey_url: Some("redis://cache:6379".into()),
-            ..flags
-        };
-        let message = RawSettings::gather(&flags, env_of(&[]), &json!({}))
-            .unwrap()
-            .validate()
-            .unwrap_err()
-            .to_string();
-        assert!(
-            message.contains("not supported by this gateway version"),
-            "{message}"
+        let settings = RawSettings::gather(
+            &FlagValues::default(),
+            env_of(&[
+                ("MOSAIC_STORAGE_TIER", "team"),
+                ("MOSAIC_DATABASE_URL", "postgres://gw:pw@db:5432/x"),
+                ("MOSAIC_VALKEY_URL", "rediss://:pw@cache:6380"),
+            ]),
+            &json!({}),
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        assert_eq!(settings.tier, Tier::Team);
+        assert_eq!(
+            settings.valkey_url.as_ref().map(Secret::expose),
+            Some("rediss://:pw@cache:6380")
         );
+        assert_eq!(format!("{:?}", settings.database_url), "Some(<redacted>)");
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Helpers shared by the `gateway_*` end-to-end tests: free ports, a tiny HTTP/1.1
-//! client (so the tests need no HTTP crate), and a sandbox whose gateway daemon is
-//! always killed when the test ends, pass or fail.
+//! client (so the tests need no HTTP crate), a sandbox whose gateway daemon is
+//! always killed when the test ends, pass or fail, and ([`services`]) throwaway
+//! PostgreSQL and Valkey servers for the team tier.
 //!
 //! Each test file uses only some of these helpers.
 #![allow(dead_code)]
+
+pub mod services;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -180,6 +183,12 @@ impl GatewaySandbox {
 
     /// `gateway install --port PORT` headless with the admin variables set.
     pub fn install(&self) -> Run {
+        self.install_with(&[])
+    }
+
+    /// Like [`GatewaySandbox::install`] with more environment variables (e.g. the
+    /// team tier's `MOSAIC_STORAGE_TIER`, `MOSAIC_DATABASE_URL`, `MOSAIC_VALKEY_URL`).
+    pub fn install_with(&self, environment: &[(&str, &str)]) -> Run {
         let port = self.port.to_string();
         let output = self
             .sandbox
@@ -187,6 +196,7 @@ impl GatewaySandbox {
             .env("MOSAIC_ADMIN_NAME", ADMIN_NAME)
             .env("MOSAIC_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("MOSAIC_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .envs(environment.iter().copied())
             .output()
             .expect("cannot run mosaic");
         Run::from_output(output)

@@ -22,10 +22,12 @@ use crate::layout::Layout;
 use crate::pidfile::running_daemon;
 use crate::service::{self, ServiceManager};
 use crate::settings::{
-    check_port_free, is_exposed, parse_port, validate_email, validate_name, validate_origin,
-    validate_password, FlagValues, Gathered, RawSettings, Settings, KEY_SERVICE_MANAGER,
+    check_port_free, is_exposed, parse_port, redact_url, validate_email, validate_name,
+    validate_origin, validate_password, validate_service_url, FlagValues, Gathered, RawSettings,
+    Settings, Tier, KEY_SERVICE_MANAGER,
 };
 use crate::storage::sqlite::admin_exists_in;
+use crate::storage::team;
 
 /// The command's declaration.
 pub fn spec() -> CommandSpec {
@@ -38,7 +40,11 @@ pub fn spec() -> CommandSpec {
              existing config, else the default. Interactive runs ask for what is \
              missing; headless runs (MOSAIC_ASSUME_YES=1, or stdin not a terminal) read \
              MOSAIC_ADMIN_NAME, MOSAIC_ADMIN_EMAIL and MOSAIC_ADMIN_PASSWORD for the \
-             first admin. Everything is validated before anything is written.",
+             first admin. Everything is validated before anything is written.\n\n\
+             Tier team (PostgreSQL + Valkey; several replicas behave as one) needs \
+             MOSAIC_DATABASE_URL and MOSAIC_VALKEY_URL (prefer the variables: flags show \
+             in the process list); install connects to both and checks credentials and \
+             permissions before writing anything.",
         )
         .arg(
             ArgSpec::option("tier", "Storage tier [env: MOSAIC_STORAGE_TIER] (default local)")
@@ -79,6 +85,10 @@ pub fn spec() -> CommandSpec {
         .example(
             "gateway install --port 15000 --cors-origin https://ui.example.com",
             "Choose the port and the web UI origin",
+        )
+        .example(
+            "gateway install --tier team",
+            "Team tier; MOSAIC_DATABASE_URL and MOSAIC_VALKEY_URL set in the environment",
         )
 }
 
@@ -228,6 +238,34 @@ fn prompt_settings(
             .map_err(prompt_failed)?;
         raw.cors_origin = asked(origin);
     }
+    let team = raw
+        .tier
+        .as_ref()
+        .is_some_and(|gathered| gathered.text.trim() == Tier::Team.as_str());
+    // URLs hold passwords: typed hidden, like the API key.
+    let service_url = |prompt: &str, schemes: &'static [&'static str]| {
+        Password::with_theme(theme.as_ref())
+            .with_prompt(prompt)
+            .validate_with(move |text: &String| {
+                validate_service_url(text, schemes).map_err(|error| error.to_string())
+            })
+            .interact()
+            .map_err(prompt_failed)
+    };
+    if team && raw.database_url.is_none() {
+        let url = service_url(
+            "PostgreSQL URL (postgres://USER:PASSWORD@HOST:5432/DB; hidden)",
+            &["postgres", "postgresql"],
+        )?;
+        raw.database_url = asked(url.trim().to_string());
+    }
+    if team && raw.valkey_url.is_none() {
+        let url = service_url(
+            "Valkey URL (redis://:PASSWORD@HOST:6379 or rediss://…; hidden)",
+            &["redis", "rediss"],
+        )?;
+        raw.valkey_url = asked(url.trim().to_string());
+    }
     if raw.anthropic_api_key.is_none() {
         let key = Password::with_theme(theme.as_ref())
             .with_prompt("Anthropic API key (optional; Enter to skip)")
@@ -364,7 +402,25 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
     if !ours {
         check_port_free(settings.bind_address())?;
     }
-    let admin_exists = admin_exists_in(&layout.database_file())?;
+    // The team tier's services are checked (credentials, permissions) before
+    // anything is written; the admin, if any, lives in PostgreSQL.
+    let admin_exists = match settings.tier {
+        Tier::Local => admin_exists_in(&layout.database_file())?,
+        Tier::Team => {
+            let bar = super::spinner("Checking PostgreSQL and Valkey".to_string());
+            let checked = team::check(&settings);
+            bar.finish_and_clear();
+            let checked = checked
+                .context("the team tier's services failed the check; nothing was written")?;
+            writeln!(
+                context.err(),
+                "PostgreSQL and Valkey answered; credentials and permissions are fine ({} \
+                 gateway users in PostgreSQL)",
+                checked.users
+            )?;
+            checked.admin_exists
+        }
+    };
     let admin = if admin_exists {
         AdminPlan::Exists
     } else if headless {
@@ -425,6 +481,9 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
     service::install_definition(manager, &spec)?;
     writeln!(context.err(), "Service manager: {}", manager.describe())?;
     let health = start_and_wait(manager, &spec, &settings)?;
+    if let Some(degradation) = health.degradation() {
+        writeln!(context.err(), "warning: the gateway is {degradation}")?;
+    }
 
     // 4. The first admin.
     let client = GatewayClient::new(&settings.local_url(), std::time::Duration::from_secs(10));
@@ -470,6 +529,8 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
             "installed": true,
             "url": url,
             "tier": settings.tier.as_str(),
+            "database_url": settings.database_url.as_ref().map(|url| redact_url(url.expose())),
+            "valkey_url": settings.valkey_url.as_ref().map(|url| redact_url(url.expose())),
             "version": health.version,
             "service_manager": manager.as_str(),
             "admin": admin_line,
@@ -481,6 +542,15 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
         writeln!(out, "Gateway {} installed and running.", health.version)?;
         writeln!(out, "  URL:              {url}")?;
         writeln!(out, "  tier:             {}", settings.tier)?;
+        if settings.tier == Tier::Team {
+            let shown = |url: &Option<crate::settings::Secret>| {
+                url.as_ref()
+                    .map(|url| redact_url(url.expose()))
+                    .unwrap_or_default()
+            };
+            writeln!(out, "  PostgreSQL:       {}", shown(&settings.database_url))?;
+            writeln!(out, "  Valkey:           {}", shown(&settings.valkey_url))?;
+        }
         writeln!(out, "  service manager:  {}", manager.describe())?;
         writeln!(out, "  admin:            {admin_line}")?;
         writeln!(out, "  config:           {}", config_file.display())?;

@@ -4,6 +4,7 @@
 
 pub mod install;
 pub mod logs;
+pub mod migrate;
 pub mod restart;
 pub mod run;
 pub mod start;
@@ -52,6 +53,7 @@ pub fn spec() -> CommandSpec {
     .subcommand(restart::spec())
     .subcommand(logs::spec())
     .subcommand(uninstall::spec())
+    .subcommand(migrate::spec())
     .subcommand(run::spec())
 }
 
@@ -188,6 +190,13 @@ pub fn print_started(
         pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default(),
         installation.settings.local_url()
     )?;
+    if let Some(degradation) = health.degradation() {
+        writeln!(
+            context.err(),
+            "warning: the gateway is {degradation}; it recovers by itself when the \
+             dependency is back (see `mosaic gateway status`)"
+        )?;
+    }
     Ok(())
 }
 

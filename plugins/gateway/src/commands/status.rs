@@ -1,5 +1,6 @@
 //! `mosaic gateway status [--json]`: installed, service manager, running + pid, URL,
-//! health, tier, version, admin present — secrets never shown.
+//! health, tier (and for the team tier the health of PostgreSQL and Valkey), version,
+//! admin present — secrets never shown.
 //!
 //! Exit code: 0 when the daemon runs, 3 when it does not (like `systemctl status`).
 
@@ -15,8 +16,9 @@ use super::recorded_manager;
 use crate::client::GatewayClient;
 use crate::layout::Layout;
 use crate::pidfile::running_daemon;
-use crate::settings::{redact_url, Settings};
+use crate::settings::{redact_url, Settings, Tier};
 use crate::storage::sqlite::admin_exists_in;
+use crate::storage::team;
 
 /// Exit code when the daemon is not running.
 pub const EXIT_NOT_RUNNING: i32 = 3;
@@ -54,16 +56,34 @@ pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
             .health()
             .map_err(|error| format!("{error:#}"))
     });
-    let admin_present = admin_exists_in(&layout.database_file()).ok();
+    // The team tier's services are checked from here too, so their state shows
+    // whether or not the daemon runs.
+    let (dependencies, admin_present) = match settings.tier {
+        Tier::Local => (Vec::new(), admin_exists_in(&layout.database_file()).ok()),
+        Tier::Team => team::probe(&settings)?,
+    };
     let version = health
         .as_ref()
         .and_then(|health| health.as_ref().ok())
         .map(|health| health.version.clone());
     let health_text = match &health {
         None => "not running".to_string(),
-        Some(Ok(health)) => health.status.clone(),
+        Some(Ok(health)) => health
+            .degradation()
+            .unwrap_or_else(|| health.status.clone()),
         Some(Err(error)) => format!("unreachable ({error})"),
     };
+    let dependency_json: serde_json::Map<String, serde_json::Value> = dependencies
+        .iter()
+        .map(|health| {
+            let value = json!({
+                "status": if health.error.is_some() { "unavailable" } else { "ok" },
+                "address": health.address,
+                "error": health.error,
+            });
+            (health.dependency.as_str().to_string(), value)
+        })
+        .collect();
     if context.json() {
         context.print_json(&json!({
             "installed": manager.is_some(),
@@ -77,6 +97,7 @@ pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
             "tier": settings.tier.as_str(),
             "version": version,
             "admin_present": admin_present,
+            "dependencies": dependency_json,
             "cors_origin": settings.cors_origin,
             "anthropic_api_key": settings.anthropic_api_key.as_ref().map(|_| "<redacted>"),
             "database_url": settings.database_url.as_ref().map(|url| redact_url(url.expose())),
@@ -108,6 +129,13 @@ pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
             writeln!(out, "  URL:              {url}")?;
             writeln!(out, "  health:           {health_text}")?;
             writeln!(out, "  tier:             {}", settings.tier)?;
+            for health in &dependencies {
+                let label = format!("{}:", health.dependency.describe());
+                match &health.error {
+                    None => writeln!(out, "  {label:<18}ok ({})", health.address)?,
+                    Some(error) => writeln!(out, "  {label:<18}unavailable: {error}")?,
+                }
+            }
             writeln!(
                 out,
                 "  version:          {}",

@@ -133,13 +133,8 @@ pub async fn login(
     backend
         .limiter
         .check(&email_key, EMAIL_FAILURE_LIMIT)
-        .await
-        .map_err(ApiError::rate_limited)?;
-    backend
-        .limiter
-        .hit(&client_key, CLIENT_LOGIN_LIMIT)
-        .await
-        .map_err(ApiError::rate_limited)?;
+        .await?;
+    backend.limiter.hit(&client_key, CLIENT_LOGIN_LIMIT).await?;
     let credentials = backend.users.credentials(&email).await?;
     let hash = credentials
         .as_ref()
@@ -151,12 +146,12 @@ pub async fn login(
             backend
                 .limiter
                 .record(&email_key, EMAIL_FAILURE_LIMIT)
-                .await;
+                .await?;
             tracing::info!(client = %client.ip(), "failed login");
             return Err(ApiError::invalid_credentials());
         }
     };
-    backend.limiter.reset(&email_key).await;
+    backend.limiter.reset(&email_key).await?;
     let token = new_token();
     let expires_at = unix_now() + SESSION_LIFETIME.as_secs() as i64;
     backend

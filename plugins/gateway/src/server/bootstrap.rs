@@ -20,7 +20,7 @@ use super::error::{ApiError, ApiJson};
 use super::AppState;
 use crate::secrets::{new_token, token_hash};
 use crate::settings::{validate_email, validate_name, validate_password};
-use crate::storage::{NewUser, Role, TokenHash};
+use crate::storage::{ClusterEvent, NewUser, Role, TokenHash};
 
 /// The one-time bootstrap token, while no admin exists.
 pub struct BootstrapGate {
@@ -58,7 +58,8 @@ impl BootstrapGate {
         expected.is_some_and(|hash| hash == token_hash(token))
     }
 
-    fn consume(&self) {
+    /// Voids the token (the first admin exists) and removes its file.
+    pub fn consume(&self) {
         *self
             .expected
             .lock()
@@ -122,6 +123,13 @@ pub async fn create_admin(
         .await?;
     state.bootstrap().consume();
     tracing::info!(user_id = admin.id, "first admin created");
+    if let Some(cluster) = &state.backend().cluster {
+        // The other replicas remove their bootstrap tokens; if this fails they
+        // still refuse them (409: the admin exists) and remove them at restart.
+        if let Err(error) = cluster.announce(ClusterEvent::AdminCreated).await {
+            tracing::warn!("cannot tell the other replicas about the new admin: {error}");
+        }
+    }
     Ok((StatusCode::CREATED, Json(json!({ "user": admin }))).into_response())
 }
 

@@ -12,7 +12,7 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::storage::StoreError;
+use crate::storage::{Refusal, StoreError};
 
 /// An error answered to the client.
 #[derive(Debug)]
@@ -86,6 +86,28 @@ impl ApiError {
         }
     }
 
+    /// 503: a service the gateway depends on is down; it is named, the cause is
+    /// logged.
+    pub fn unavailable(dependency: crate::storage::Dependency, reason: &str) -> ApiError {
+        if should_log_outage(dependency) {
+            tracing::warn!(
+                "{} unavailable: {reason} (requests that need it get 503; repeats within \
+                 {} s are not logged)",
+                dependency.describe(),
+                OUTAGE_LOG_INTERVAL.as_secs()
+            );
+        }
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "dependency_unavailable",
+            format!(
+                "{} is unavailable, so the gateway cannot complete this request now; \
+                 try again shortly (GET /health shows the gateway's dependencies)",
+                dependency.describe()
+            ),
+        )
+    }
+
     /// 500; the cause is logged, never sent.
     pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
         tracing::error!("internal error: {cause}");
@@ -106,7 +128,19 @@ impl From<StoreError> for ApiError {
             StoreError::LastAdmin => {
                 ApiError::conflict("the last admin cannot be deleted; create another admin first")
             }
+            StoreError::Unavailable { dependency, reason } => {
+                ApiError::unavailable(dependency, &reason)
+            }
             StoreError::Backend(cause) => ApiError::internal(&format!("{cause:#}")),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        match refusal {
+            Refusal::Limited(wait) => ApiError::rate_limited(wait),
+            Refusal::Store(error) => error.into(),
         }
     }
 }
@@ -121,6 +155,29 @@ impl IntoResponse for ApiError {
             }
         }
         response
+    }
+}
+
+/// How often one dependency's failures are logged during an outage.
+const OUTAGE_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Whether to log this failure: once per [`OUTAGE_LOG_INTERVAL`] per dependency,
+/// so an outage under load does not flood the log.
+fn should_log_outage(dependency: crate::storage::Dependency) -> bool {
+    static LAST: std::sync::Mutex<Vec<(crate::storage::Dependency, std::time::Instant)>> =
+        std::sync::Mutex::new(Vec::new());
+    let now = std::time::Instant::now();
+    let mut last = LAST.lock().unwrap_or_else(|poison| poison.into_inner());
+    match last.iter_mut().find(|(logged, _)| *logged == dependency) {
+        Some((_, at)) if now.duration_since(*at) < OUTAGE_LOG_INTERVAL => false,
+        Some((_, at)) => {
+            *at = now;
+            true
+        }
+        None => {
+            last.push((dependency, now));
+            true
+        }
     }
 }
 

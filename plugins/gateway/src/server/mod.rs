@@ -3,7 +3,7 @@
 //!
 //! | route | who | what |
 //! | --- | --- | --- |
-//! | `GET /health` | anyone | `{status, version, tier, uptime_s}` |
+//! | `GET /health` | anyone | `{status, version, tier, uptime_s}` (+ `dependencies`, team tier; 503 when degraded) |
 //! | `POST /api/bootstrap/admin` | bootstrap token | the first admin (once) |
 //! | `POST /api/auth/login` | anyone (rate-limited) | a session token + cookie |
 //! | `POST /api/auth/logout` | session | ends the session |
@@ -19,10 +19,12 @@ mod users;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -61,6 +63,8 @@ struct StateInner {
     /// Password hashing takes ~19 MiB and tens of milliseconds each: at most this
     /// many run at once, whatever the number of concurrent logins.
     hashing: Semaphore,
+    /// What the last `/health` found, so a change is logged once.
+    degraded: AtomicBool,
 }
 
 impl AppState {
@@ -83,6 +87,7 @@ impl AppState {
                 started: Instant::now(),
                 bootstrap,
                 hashing: Semaphore::new(parallel_hashes),
+                degraded: AtomicBool::new(false),
             }),
         }
     }
@@ -97,7 +102,8 @@ impl AppState {
         &self.inner.cors_origin
     }
 
-    fn bootstrap(&self) -> &BootstrapGate {
+    /// The one-time bootstrap token of this replica.
+    pub fn bootstrap(&self) -> &BootstrapGate {
         &self.inner.bootstrap
     }
 
@@ -164,14 +170,56 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// `GET /health`: 200 `ok`, or 503 `degraded` naming each dependency that does not
+/// answer (team tier), so a load balancer takes the replica out of rotation.
 async fn health(State(state): State<AppState>) -> Response {
-    Json(json!({
-        "status": "ok",
+    let dependencies = state.backend().health().await;
+    let failing: Vec<&str> = dependencies
+        .iter()
+        .filter(|health| health.error.is_some())
+        .map(|health| health.dependency.as_str())
+        .collect();
+    let mut body = json!({
+        "status": if failing.is_empty() { "ok" } else { "degraded" },
         "version": VERSION,
         "tier": state.inner.tier.as_str(),
         "uptime_s": state.inner.started.elapsed().as_secs(),
-    }))
-    .into_response()
+    });
+    if !dependencies.is_empty() {
+        let described: serde_json::Map<String, serde_json::Value> = dependencies
+            .iter()
+            .map(|health| {
+                let value = match &health.error {
+                    None => json!({"status": "ok"}),
+                    Some(error) => json!({"status": "unavailable", "error": error}),
+                };
+                (health.dependency.as_str().to_string(), value)
+            })
+            .collect();
+        body["dependencies"] = serde_json::Value::Object(described);
+    }
+    let was_degraded = state
+        .inner
+        .degraded
+        .swap(!failing.is_empty(), Ordering::Relaxed);
+    if failing.is_empty() {
+        if was_degraded {
+            tracing::info!("health: every dependency answers again");
+        }
+        return Json(body).into_response();
+    }
+    if !was_degraded {
+        for health in dependencies.iter().filter(|health| health.error.is_some()) {
+            tracing::warn!(
+                "health: degraded: {} ({}) is unavailable: {}",
+                health.dependency.describe(),
+                health.address,
+                health.error.as_deref().unwrap_or_default()
+            );
+        }
+    }
+    body["failing"] = json!(failing);
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 /// Serves `listener` until `shutdown` completes, then lets in-flight requests

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{Limit, RateLimiter};
+use super::{Limit, RateLimiter, Refusal, StoreError};
 
 /// Keys tracked before idle ones are swept, so a flood of distinct emails or
 /// addresses cannot grow memory without bound.
@@ -84,23 +84,27 @@ fn over_limit(events: &VecDeque<Instant>, limit: Limit, now: Instant) -> Result<
 
 #[async_trait]
 impl RateLimiter for MemoryLimiter {
-    async fn check(&self, key: &str, limit: Limit) -> Result<(), Duration> {
+    async fn check(&self, key: &str, limit: Limit) -> Result<(), Refusal> {
         self.check_at(key, limit, Instant::now())
+            .map_err(Refusal::Limited)
     }
 
-    async fn hit(&self, key: &str, limit: Limit) -> Result<(), Duration> {
+    async fn hit(&self, key: &str, limit: Limit) -> Result<(), Refusal> {
         self.hit_at(key, limit, Instant::now())
+            .map_err(Refusal::Limited)
     }
 
-    async fn record(&self, key: &str, limit: Limit) {
+    async fn record(&self, key: &str, limit: Limit) -> Result<(), StoreError> {
         self.record_at(key, limit, Instant::now());
+        Ok(())
     }
 
-    async fn reset(&self, key: &str) {
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
         self.windows
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .remove(key);
+        Ok(())
     }
 }
 
@@ -144,7 +148,7 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        runtime.block_on(limiter.reset("email:a@b.io"));
+        runtime.block_on(limiter.reset("email:a@b.io")).unwrap();
         assert!(limiter.check_at("email:a@b.io", LIMIT, now).is_ok());
     }
 

@@ -3,19 +3,26 @@
 //! with expiry) and [`RateLimiter`] (login attempt counters).
 //!
 //! The local tier implements the first two with SQLite ([`sqlite`]) and the limiter
-//! in memory ([`memory_limiter`]). The team tier adds PostgreSQL and Valkey
-//! implementations of the same traits; the HTTP layer does not change.
+//! in memory ([`memory_limiter`]). The team tier ([`team`]) keeps users in
+//! PostgreSQL ([`postgres`]) and sessions, rate-limit counters and the replicas'
+//! event channel in Valkey ([`valkey`]); the HTTP layer is the same for both. A
+//! [`Backend`] also reports the health of the services it depends on.
 
 pub mod memory_limiter;
+pub mod postgres;
 pub mod sqlite;
+pub mod team;
+pub mod tls;
+pub mod valkey;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
+use tokio::sync::broadcast;
 
-use crate::settings::Tier;
+use crate::settings::{Settings, Tier};
 
 /// A user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -83,6 +90,16 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
+/// A user with their password hash, as `gateway migrate` copies it between tiers
+/// (id and creation time kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUser {
+    /// The user.
+    pub user: User,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+}
+
 /// A live session: who it belongs to and until when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -95,6 +112,45 @@ pub struct Session {
 /// SHA-256 of a session token: what stores keep instead of the token.
 pub type TokenHash = [u8; 32];
 
+/// A service outside the gateway that a storage tier depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dependency {
+    /// PostgreSQL: users (team tier).
+    Postgres,
+    /// Valkey (or Redis): sessions, rate limits, events (team tier).
+    Valkey,
+}
+
+impl Dependency {
+    /// The word used in `/health` and `gateway status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dependency::Postgres => "postgres",
+            Dependency::Valkey => "valkey",
+        }
+    }
+
+    /// The name people know it by.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Dependency::Postgres => "PostgreSQL",
+            Dependency::Valkey => "Valkey",
+        }
+    }
+}
+
+/// The health of one dependency, as `/health` and `gateway status` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DependencyHealth {
+    /// Which service.
+    pub dependency: Dependency,
+    /// Its URL with the password replaced by `***`.
+    pub address: String,
+    /// `None` when it answered; else why not.
+    pub error: Option<String>,
+}
+
 /// Why a store operation failed.
 #[derive(Debug)]
 pub enum StoreError {
@@ -106,6 +162,15 @@ pub enum StoreError {
     NotFound,
     /// Refused: it would leave the gateway without an admin.
     LastAdmin,
+    /// A service the storage depends on cannot be reached or refused the request
+    /// (the team tier's PostgreSQL or Valkey is down, restarting, or refuses the
+    /// credentials). Answered 503; the gateway retries by itself on later requests.
+    Unavailable {
+        /// Which service.
+        dependency: Dependency,
+        /// Why, for the log (never sent to clients; never holds a password).
+        reason: String,
+    },
     /// The storage itself failed (I/O, corruption, a bug).
     Backend(anyhow::Error),
 }
@@ -117,6 +182,9 @@ impl std::fmt::Display for StoreError {
             StoreError::AdminExists => f.write_str("an admin already exists"),
             StoreError::NotFound => f.write_str("no such user"),
             StoreError::LastAdmin => f.write_str("the last admin cannot be deleted"),
+            StoreError::Unavailable { dependency, reason } => {
+                write!(f, "{} is unavailable: {reason}", dependency.describe())
+            }
             StoreError::Backend(error) => write!(f, "storage failed: {error:#}"),
         }
     }
@@ -177,20 +245,62 @@ pub struct Limit {
     pub window: Duration,
 }
 
+/// Why a rate-limited action may not proceed.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The limit is reached; the caller may try again after this long.
+    Limited(Duration),
+    /// The counters cannot be read (the team tier's Valkey is down): refused, so an
+    /// outage never lifts the limit.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refusal {
+    fn from(error: StoreError) -> Self {
+        Refusal::Store(error)
+    }
+}
+
 /// Counters of events per key (login attempts per client and per email).
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
-    /// `Err(wait)` when `key` already had `limit.max` events in the window.
-    async fn check(&self, key: &str, limit: Limit) -> Result<(), Duration>;
+    /// Refused with [`Refusal::Limited`] when `key` already had `limit.max` events in
+    /// the window.
+    async fn check(&self, key: &str, limit: Limit) -> Result<(), Refusal>;
     /// Like [`RateLimiter::check`], and counts one event when allowed.
-    async fn hit(&self, key: &str, limit: Limit) -> Result<(), Duration>;
+    async fn hit(&self, key: &str, limit: Limit) -> Result<(), Refusal>;
     /// Counts one event without checking.
-    async fn record(&self, key: &str, limit: Limit);
+    async fn record(&self, key: &str, limit: Limit) -> Result<(), StoreError>;
     /// Forgets every event of `key`.
-    async fn reset(&self, key: &str);
+    async fn reset(&self, key: &str) -> Result<(), StoreError>;
 }
 
-/// The storage of one daemon: the tier's implementations of the three traits.
+/// An event one replica tells the others that the HTTP layer reacts to (the
+/// storage reacts to its own events, such as ended sessions, by itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterEvent {
+    /// The first admin was created: every replica's bootstrap token is void.
+    AdminCreated,
+}
+
+/// The replicas of a team-tier gateway, as the HTTP layer sees them.
+#[async_trait]
+pub trait Cluster: Send + Sync {
+    /// Tells every replica (this one included).
+    async fn announce(&self, event: ClusterEvent) -> Result<(), StoreError>;
+    /// Events announced by any replica from now on.
+    fn events(&self) -> broadcast::Receiver<ClusterEvent>;
+}
+
+/// A dependency whose health can be checked.
+#[async_trait]
+pub trait HealthProbe: Send + Sync {
+    /// Asks the service to answer, within a short timeout.
+    async fn probe(&self) -> DependencyHealth;
+}
+
+/// The storage of one daemon: the tier's implementations of the three traits, the
+/// dependencies to watch, and (team tier) the other replicas.
 #[derive(Clone)]
 pub struct Backend {
     /// Users.
@@ -199,24 +309,45 @@ pub struct Backend {
     pub sessions: Arc<dyn SessionStore>,
     /// Login rate limits.
     pub limiter: Arc<dyn RateLimiter>,
+    /// The services this storage depends on (none for the local tier).
+    pub dependencies: Vec<Arc<dyn HealthProbe>>,
+    /// The other replicas (team tier only).
+    pub cluster: Option<Arc<dyn Cluster>>,
 }
 
 impl Backend {
-    /// Opens (and migrates) the storage of `tier`.
-    pub fn open(tier: Tier, database_file: &std::path::Path) -> anyhow::Result<Backend> {
-        match tier {
+    /// Opens the storage of `settings.tier`: for the local tier the SQLite database
+    /// at `database_file` (created and migrated); for the team tier connections to
+    /// PostgreSQL and Valkey, made lazily, so the daemon starts (degraded) while a
+    /// dependency is down and recovers when it returns.
+    pub async fn open(
+        settings: &Settings,
+        database_file: &std::path::Path,
+    ) -> anyhow::Result<Backend> {
+        match settings.tier {
             Tier::Local => {
-                let store = Arc::new(sqlite::SqliteStore::open(database_file)?);
+                let database_file = database_file.to_path_buf();
+                let store =
+                    tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&database_file))
+                        .await
+                        .map_err(|error| {
+                            anyhow::anyhow!("opening the database failed: {error}")
+                        })??;
+                let store = Arc::new(store);
                 Ok(Backend {
                     users: store.clone(),
                     sessions: store,
                     limiter: Arc::new(memory_limiter::MemoryLimiter::default()),
+                    dependencies: Vec::new(),
+                    cluster: None,
                 })
             }
-            Tier::Team => anyhow::bail!(
-                "the team tier (PostgreSQL + Valkey) is not supported by this gateway version \
-                 yet; set gateway.tier to local"
-            ),
+            Tier::Team => team::open(settings).await,
         }
+    }
+
+    /// The health of every dependency, checked concurrently.
+    pub async fn health(&self) -> Vec<DependencyHealth> {
+        futures_util::future::join_all(self.dependencies.iter().map(|probe| probe.probe())).await
     }
 }

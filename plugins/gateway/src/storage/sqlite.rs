@@ -17,7 +17,8 @@ use mosaic_plugin_api::sdk::fs::create_dir_all_with_mode;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 
 use super::{
-    Credentials, NewUser, Role, Session, SessionStore, StoreError, TokenHash, User, UserStore,
+    Credentials, NewUser, Role, Session, SessionStore, StoreError, StoredUser, TokenHash, User,
+    UserStore,
 };
 use crate::clock::unix_now;
 
@@ -225,6 +226,74 @@ pub fn admin_exists_in(path: &Path) -> anyhow::Result<bool> {
         )
         .with_context(|| format!("cannot read users from {}", path.display()))?;
     Ok(exists)
+}
+
+/// Every user of the database at `path` with their password hash, oldest first
+/// (for `gateway migrate`). The database is opened read-only.
+pub fn read_stored_users(path: &Path) -> anyhow::Result<Vec<StoredUser>> {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("cannot open the database {}", path.display()))?;
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mut statement = connection
+        .prepare(&format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users ORDER BY id"
+        ))
+        .with_context(|| format!("cannot read users from {}", path.display()))?;
+    let users = statement
+        .query_map([], |row| {
+            Ok(StoredUser {
+                user: user_from_row(row)?,
+                password_hash: row.get("password_hash")?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<StoredUser>>>()
+        .with_context(|| format!("cannot read users from {}", path.display()))?;
+    Ok(users)
+}
+
+/// Creates (and migrates) the database at `path` and copies `users` into it, ids
+/// and creation times kept, in one transaction. Refuses when it already holds users.
+pub fn import_users(path: &Path, users: &[StoredUser]) -> anyhow::Result<()> {
+    let store = SqliteStore::open(path)?;
+    let mut guard = store
+        .inner
+        .connection
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let connection = guard
+        .as_mut()
+        .ok_or_else(|| anyhow!("the database {} is closed", path.display()))?;
+    let transaction = connection.transaction()?;
+    let existing: i64 =
+        transaction.query_row("SELECT count(*) FROM users", [], |row| row.get(0))?;
+    if existing > 0 {
+        anyhow::bail!(
+            "the database {} already holds {existing} users; `gateway migrate` copies into \
+             an empty one",
+            path.display()
+        );
+    }
+    for stored in users {
+        let user = &stored.user;
+        transaction.execute(
+            "INSERT INTO users (id, name, email, password_hash, role, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                user.id,
+                user.name,
+                user.email,
+                stored.password_hash,
+                user.role.as_str(),
+                user.created_at
+            ],
+        )?;
+    }
+    transaction.commit()?;
+    connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    Ok(())
 }
 
 fn insert_user(connection: &Connection, user: &NewUser) -> Result<User, StoreError> {

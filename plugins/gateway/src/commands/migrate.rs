@@ -1,0 +1,440 @@
+//! `mosaic gateway migrate --to team|local`: moves an installed gateway's users to
+//! the other storage tier.
+//!
+//! `--to team` checks PostgreSQL and Valkey (as `install` does), stops the daemon,
+//! copies every user (ids, creation times and password hashes kept) from SQLite
+//! into an empty PostgreSQL database, reads them back to verify count and hashes,
+//! switches `config.json` to the team tier and starts the daemon again if it ran.
+//! The SQLite file is left exactly as it was: it is the backup.
+//!
+//! `--to local` is the way back: the PostgreSQL users are copied into a fresh SQLite
+//! database (an existing one is kept beside it as `gateway.db.before-local-<time>`),
+//! verified, and the config switched to the local tier; PostgreSQL is not changed.
+//!
+//! Sessions are not copied: users log in again after a migration.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use mosaic_plugin_api::sdk::config;
+use mosaic_plugin_api::serde_json::json;
+use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
+
+use super::{print_started, require_installation, start_and_wait, Installation};
+use crate::pidfile::running_daemon;
+use crate::service;
+use crate::settings::{
+    redact_url, FlagValues, RawSettings, Settings, Tier, KEY_DATABASE_URL, KEY_TIER, KEY_VALKEY_URL,
+};
+use crate::storage::postgres::PostgresStore;
+use crate::storage::{sqlite, team, StoredUser};
+
+/// The command's declaration.
+pub fn spec() -> CommandSpec {
+    CommandSpec::new(
+        "migrate",
+        "Move the gateway's users to another storage tier",
+    )
+    .long_about(
+        "Move an installed gateway to another storage tier.\n\n\
+             --to team: check PostgreSQL and Valkey (MOSAIC_DATABASE_URL, \
+             MOSAIC_VALKEY_URL, or the flags), stop the daemon, copy every user from \
+             SQLite into an empty PostgreSQL database, verify the copy (count and \
+             password hashes), switch the config to the team tier and start the daemon \
+             again. The SQLite database stays as it was, as a backup.\n\n\
+             --to local: the way back. Copy the PostgreSQL users into a fresh SQLite \
+             database (an existing one is kept beside it), verify, and switch the \
+             config to the local tier; PostgreSQL is left unchanged.\n\n\
+             Sessions are not copied: users log in again.",
+    )
+    .arg(
+        ArgSpec::option("to", "The tier to move to")
+            .value_name("TIER")
+            .possible_values(&["team", "local"])
+            .required(),
+    )
+    .arg(
+        ArgSpec::option(
+            "database_url",
+            "PostgreSQL URL for --to team [env: MOSAIC_DATABASE_URL]",
+        )
+        .value_name("URL"),
+    )
+    .arg(
+        ArgSpec::option(
+            "valkey_url",
+            "Valkey URL for --to team [env: MOSAIC_VALKEY_URL]",
+        )
+        .value_name("URL"),
+    )
+    .example(
+        "gateway migrate --to team",
+        "Local → team, with MOSAIC_DATABASE_URL and MOSAIC_VALKEY_URL set",
+    )
+    .example("gateway migrate --to local", "Team → local (the way back)")
+}
+
+/// What the command was asked.
+pub struct MigrateOptions {
+    /// The tier to move to.
+    pub to: Tier,
+    /// `--database-url` and `--valkey-url`.
+    pub flags: FlagValues,
+}
+
+/// Runs the command.
+pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
+    let to = invocation
+        .value("to")
+        .ok_or_else(|| anyhow!("--to is required: team or local"))?
+        .parse::<Tier>()
+        .map_err(|error| anyhow!("--to: {error}"))?;
+    let options = MigrateOptions {
+        to,
+        flags: FlagValues {
+            database_url: invocation.value("database_url").map(str::to_string),
+            valkey_url: invocation.value("valkey_url").map(str::to_string),
+            ..FlagValues::default()
+        },
+    };
+    migrate(context, &options)
+}
+
+/// Moves the installation to `options.to`.
+pub fn migrate(context: &Context<'_>, options: &MigrateOptions) -> Result<i32> {
+    let installation = require_installation(context)?;
+    if installation.settings.tier == options.to {
+        bail!(
+            "the gateway already uses the {} tier; nothing to migrate",
+            options.to
+        );
+    }
+    let target = target_settings(context, &installation, options)?;
+    if options.to == Tier::Team {
+        let bar = super::spinner("Checking PostgreSQL and Valkey".to_string());
+        let checked = team::check(&target);
+        bar.finish_and_clear();
+        checked.context("the team tier's services failed the check; nothing was changed")?;
+    }
+
+    let was_running = running_daemon(&installation.layout.pid_file()).is_some();
+    if was_running {
+        writeln!(
+            context.err(),
+            "Stopping the gateway so no user changes during the copy…"
+        )?;
+        service::stop(installation.manager, &installation.spec)?;
+    }
+    let copied = match options.to {
+        Tier::Team => copy_to_team(&installation, &target),
+        Tier::Local => copy_to_local(&installation),
+    };
+    let copied = match copied {
+        Ok(copied) => copied,
+        Err(error) => {
+            if was_running {
+                // Leave things as they were: the old tier, running.
+                let restarted = start_and_wait(
+                    installation.manager,
+                    &installation.spec,
+                    &installation.settings,
+                );
+                if let Err(restart_error) = restarted {
+                    writeln!(
+                        context.err(),
+                        "warning: the gateway could not be started again on the {} tier: \
+                         {restart_error:#}",
+                        installation.settings.tier
+                    )?;
+                }
+            }
+            return Err(error.context(format!(
+                "the migration to the {} tier failed; the config still says {}",
+                options.to, installation.settings.tier
+            )));
+        }
+    };
+
+    config::update(&installation.layout.config_dir, |root| {
+        for (key, value) in target.to_config_values() {
+            if matches!(key, KEY_TIER | KEY_DATABASE_URL | KEY_VALKEY_URL) {
+                match value {
+                    Some(value) => config::set(root, key, value)?,
+                    None => {
+                        config::unset(root, key)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let mut moved = installation;
+    moved.settings = target;
+    let backup = copied.backup;
+    if context.json() {
+        let health = if was_running {
+            let health = start_and_wait(moved.manager, &moved.spec, &moved.settings)?;
+            Some(health.status)
+        } else {
+            None
+        };
+        context.print_json(&json!({
+            "tier": moved.settings.tier.as_str(),
+            "users_copied": copied.users,
+            "verified": true,
+            "backup": backup,
+            "running": was_running,
+            "health": health,
+        }))?;
+        return Ok(0);
+    }
+    let mut out = context.out();
+    writeln!(
+        out,
+        "Copied and verified {} users (count and password hashes match).",
+        copied.users
+    )?;
+    match moved.settings.tier {
+        Tier::Team => writeln!(
+            out,
+            "The gateway now uses the team tier: PostgreSQL {}, Valkey {}.",
+            moved
+                .settings
+                .database_url
+                .as_ref()
+                .map(|url| redact_url(url.expose()))
+                .unwrap_or_default(),
+            moved
+                .settings
+                .valkey_url
+                .as_ref()
+                .map(|url| redact_url(url.expose()))
+                .unwrap_or_default()
+        )?,
+        Tier::Local => writeln!(out, "The gateway now uses the local tier (SQLite).")?,
+    }
+    writeln!(out, "Backup kept: {backup}")?;
+    writeln!(
+        out,
+        "Sessions were not copied: users log in again. Going back: `mosaic gateway migrate \
+         --to {}`.",
+        if moved.settings.tier == Tier::Team {
+            "local"
+        } else {
+            "team"
+        }
+    )?;
+    drop(out);
+    if was_running {
+        let health = start_and_wait(moved.manager, &moved.spec, &moved.settings)?;
+        print_started(context, &moved, &health, "restarted")?;
+    }
+    Ok(0)
+}
+
+/// The installation's settings with the target tier (and, for the team tier, the
+/// two URLs: flag > environment > config.json).
+fn target_settings(
+    context: &Context<'_>,
+    installation: &Installation,
+    options: &MigrateOptions,
+) -> Result<Settings> {
+    let mut target = installation.settings.clone();
+    target.tier = options.to;
+    if options.to == Tier::Local {
+        target.database_url = None;
+        target.valkey_url = None;
+        return Ok(target);
+    }
+    let file = config::load(&installation.layout.config_dir)?;
+    let flags = FlagValues {
+        tier: Some(Tier::Team.as_str().to_string()),
+        ..options.flags.clone()
+    };
+    // Only the URLs are taken from here: port, host and origin stay as installed.
+    let gathered = RawSettings::gather(&flags, |name| context.env(name), &file)?;
+    let urls_only = RawSettings {
+        tier: gathered.tier,
+        database_url: gathered.database_url,
+        valkey_url: gathered.valkey_url,
+        ..RawSettings::default()
+    };
+    let validated = urls_only.validate()?;
+    target.database_url = validated.database_url;
+    target.valkey_url = validated.valkey_url;
+    Ok(target)
+}
+
+/// What a copy did.
+struct Copied {
+    users: usize,
+    /// Where the data of the old tier is kept, for people.
+    backup: String,
+}
+
+/// Runs `work` on a small runtime of its own (the CLI has none).
+fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(work)
+}
+
+/// Fails unless `copied` holds exactly `source` (same users, same hashes).
+fn verify(source: &[StoredUser], copied: &[StoredUser], place: &str) -> Result<()> {
+    if source.len() != copied.len() {
+        bail!(
+            "verification failed: {place} holds {} users, the source {}",
+            copied.len(),
+            source.len()
+        );
+    }
+    if let Some((expected, found)) = source
+        .iter()
+        .zip(copied)
+        .find(|(expected, found)| expected != found)
+    {
+        let what = if expected.password_hash != found.password_hash {
+            "password hash"
+        } else {
+            "id, name, email, role or creation time"
+        };
+        bail!(
+            "verification failed: the {what} of {} differs in {place}",
+            expected.user.email
+        );
+    }
+    Ok(())
+}
+
+fn copy_to_team(installation: &Installation, target: &Settings) -> Result<Copied> {
+    let database = installation.layout.database_file();
+    let users = if database.exists() {
+        sqlite::read_stored_users(&database)?
+    } else {
+        Vec::new()
+    };
+    let (database_url, _) = team::urls(target)?;
+    let place = format!("PostgreSQL ({})", redact_url(database_url.expose()));
+    block_on(async {
+        let store = PostgresStore::new(database_url)?;
+        store.migrate().await.map_err(|error| anyhow!("{error}"))?;
+        let existing = store
+            .stored_users()
+            .await
+            .map_err(|error| anyhow!("{error}"))?;
+        if existing.is_empty() {
+            store
+                .import_users(&users)
+                .await
+                .map_err(|error| anyhow!("{error}"))?;
+        } else if existing != users {
+            bail!(
+                "{place} already holds {} gateway users that are not this gateway's; \
+                 `gateway migrate` copies into an empty database (use another database, \
+                 or install this replica with `gateway install --tier team` to join it)",
+                existing.len()
+            );
+        }
+        let copied = store
+            .stored_users()
+            .await
+            .map_err(|error| anyhow!("{error}"))?;
+        verify(&users, &copied, &place)
+    })?;
+    Ok(Copied {
+        users: users.len(),
+        backup: format!("the local database {}, unchanged", database.display()),
+    })
+}
+
+fn copy_to_local(installation: &Installation) -> Result<Copied> {
+    let (database_url, _) = team::urls(&installation.settings)?;
+    let users = block_on(async {
+        let store = PostgresStore::new(database_url)?;
+        store
+            .stored_users()
+            .await
+            .map_err(|error| anyhow!("{error}"))
+    })?;
+    let database = installation.layout.database_file();
+    let backup = set_aside(&database)?;
+    let imported = sqlite::import_users(&database, &users)
+        .and_then(|()| sqlite::read_stored_users(&database))
+        .and_then(|copied| verify(&users, &copied, &database.display().to_string()));
+    if let Err(error) = imported {
+        // Put the old database back, so the local tier is as it was.
+        remove_database(&database)?;
+        if let Some(backup) = &backup {
+            for (from, to) in database_files(backup)
+                .into_iter()
+                .zip(database_files(&database))
+            {
+                if from.exists() {
+                    std::fs::rename(&from, &to).with_context(|| {
+                        format!("cannot restore {} from {}", to.display(), from.display())
+                    })?;
+                }
+            }
+        }
+        return Err(error);
+    }
+    Ok(Copied {
+        users: users.len(),
+        backup: format!(
+            "PostgreSQL ({}), unchanged{}",
+            redact_url(database_url.expose()),
+            backup
+                .map(|path| format!("; the old local database: {}", path.display()))
+                .unwrap_or_default()
+        ),
+    })
+}
+
+/// Renames an existing SQLite database and its `-wal`/`-shm` companions to
+/// `<name>.before-local-<time>`; returns the new name of the database.
+fn set_aside(database: &Path) -> Result<Option<PathBuf>> {
+    if !database.exists() {
+        return Ok(None);
+    }
+    let backup = database.with_extension(format!("db.before-local-{}", crate::clock::unix_now()));
+    for (from, to) in database_files(database)
+        .into_iter()
+        .zip(database_files(&backup))
+    {
+        match std::fs::rename(&from, &to) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot keep {} as {}", from.display(), to.display()))
+            }
+        }
+    }
+    Ok(Some(backup))
+}
+
+/// A database file and its `-wal` and `-shm` companions.
+fn database_files(database: &Path) -> [PathBuf; 3] {
+    [
+        database.to_path_buf(),
+        PathBuf::from(format!("{}-wal", database.display())),
+        PathBuf::from(format!("{}-shm", database.display())),
+    ]
+}
+
+/// Removes a database file and its companions, if present.
+fn remove_database(database: &Path) -> Result<()> {
+    for path in database_files(database) {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot remove {}", path.display()))
+            }
+        }
+    }
+    Ok(())
+}
