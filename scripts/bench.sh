@@ -418,11 +418,158 @@ PYTHON
     return "$status"
 }
 
+# ---------------------------------------------------------------------------
+# Gateway team tier (issue 6): two replicas against PostgreSQL + Valkey
+# ---------------------------------------------------------------------------
+# Starts a throwaway PostgreSQL 15 cluster (initdb/pg_ctl; as `nobody` when run as
+# root, since PostgreSQL refuses root) and a redis-server (Valkey's protocol), both
+# with passwords on free loopback ports in the temp dir. Installs two replicas
+# (separate HOMEs, headless, tier team, built-in supervisor) on two ports, logs in
+# once, then runs two wrk processes at the same time, one per replica:
+# GET /api/auth/me with the session token. Targets: >= 15,000 req/s in total,
+# p99 < 10 ms (the higher of the two replicas' p99). Everything is stopped and
+# removed at the end.
+team_bench() {
+    if [[ ! -f "$prefix/lib/mosaic/plugins/libmosaic_gateway.so" ]]; then
+        echo "gateway plugin not installed (--plugins $plugins_arg): no team-tier benchmark" >&2
+        return 0
+    fi
+    local pg_bin=/usr/lib/postgresql/15/bin missing=()
+    [[ -x "$pg_bin/initdb" ]] || missing+=(postgresql-15)
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+        else
+            echo "missing ${missing[*]} (Debian: sudo apt-get install ${missing[*]}): no team-tier benchmark" >&2
+            return 1
+        fi
+    fi
+    heading "Gateway team tier: two replicas, PostgreSQL + Valkey, wrk on loopback"
+    local team="$work/team" status=0
+    mkdir -p "$team"
+    local as_server=()
+    if [[ $EUID -eq 0 ]]; then
+        chown nobody "$team"
+        as_server=(runuser -u nobody --)
+    fi
+    free_port() {
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    }
+    local pg_port valkey_port port_a port_b
+    pg_port="$(free_port)"; valkey_port="$(free_port)"; port_a="$(free_port)"; port_b="$(free_port)"
+    local pg_password valkey_password
+    pg_password="pg-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+    valkey_password="vk-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+    "${as_server[@]}" "$pg_bin/initdb" -D "$team/pg" --username=postgres --auth-local=trust \
+        --auth-host=scram-sha-256 --encoding=UTF8 --no-locale --no-sync >/dev/null
+    mkdir -p "$team/pg-socket"
+    [[ $EUID -ne 0 ]] || chown nobody "$team/pg-socket"
+    "${as_server[@]}" "$pg_bin/pg_ctl" -D "$team/pg" -l "$team/pg.log" -w -t 60 \
+        -o "-k $team/pg-socket -p $pg_port -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
+    "$pg_bin/psql" -h "$team/pg-socket" -p "$pg_port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
+        -c "CREATE ROLE mosaic LOGIN PASSWORD '$pg_password'" -c "CREATE DATABASE mosaic OWNER mosaic"
+    redis-server --port "$valkey_port" --bind 127.0.0.1 --requirepass "$valkey_password" \
+        --save '' --appendonly no --dir "$team" --daemonize no --logfile "$team/redis.log" &
+    local redis_pid=$!
+    # Stops both servers and both replicas, whatever happened.
+    team_cleanup() {
+        local replica
+        for replica in a b; do
+            replica_run "$replica" gateway uninstall --purge >/dev/null 2>&1 || true
+        done
+        kill "$redis_pid" 2>/dev/null || true
+        wait "$redis_pid" 2>/dev/null || true
+        "${as_server[@]}" "$pg_bin/pg_ctl" -D "$team/pg" -m immediate -w stop >/dev/null 2>&1 || true
+    }
+    # Runs mosaic as one replica: its own HOME and XDG dirs.
+    replica_run() {
+        local home="$team/replica-$1"
+        shift
+        mkdir -p "$home"
+        HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share" \
+            XDG_CACHE_HOME="$home/.cache" "$mosaic" "$@"
+    }
+    local email="bench@example.com" password="bench-password-1" replica port
+    for replica in a b; do
+        port="$port_a"
+        [[ $replica == b ]] && port="$port_b"
+        MOSAIC_ASSUME_YES=1 MOSAIC_SERVICE_MANAGER=supervisor MOSAIC_STORAGE_TIER=team \
+            MOSAIC_DATABASE_URL="postgres://mosaic:$pg_password@127.0.0.1:$pg_port/mosaic" \
+            MOSAIC_VALKEY_URL="redis://:$valkey_password@127.0.0.1:$valkey_port" \
+            MOSAIC_ADMIN_NAME=Bench MOSAIC_ADMIN_EMAIL="$email" MOSAIC_ADMIN_PASSWORD="$password" \
+            replica_run "$replica" gateway install --port "$port" >&2 || status=1
+    done
+    local token=""
+    if [[ $status -eq 0 ]]; then
+        token="$(python3 - "$port_a" "$email" "$password" <<'PYTHON'
+import json, sys, urllib.request
+port, email, password = sys.argv[1:]
+request = urllib.request.Request(
+    f"http://127.0.0.1:{port}/api/auth/login",
+    data=json.dumps({"email": email, "password": password}).encode(),
+    headers={"Content-Type": "application/json"},
+)
+print(json.load(urllib.request.urlopen(request, timeout=10))["token"])
+PYTHON
+)" || status=1
+    fi
+    if [[ $status -eq 0 ]]; then
+        # The session was issued by A; B has never seen it before the run.
+        wrk -t1 -c25 -d10s --latency -H "Authorization: Bearer $token" \
+            "http://127.0.0.1:$port_a/api/auth/me" >"$results_dir/team-me-a.txt" &
+        local wrk_a=$!
+        wrk -t1 -c25 -d10s --latency -H "Authorization: Bearer $token" \
+            "http://127.0.0.1:$port_b/api/auth/me" >"$results_dir/team-me-b.txt" &
+        local wrk_b=$!
+        wait "$wrk_a" || status=1
+        wait "$wrk_b" || status=1
+    fi
+    team_cleanup
+    [[ $status -eq 0 ]] || return 1
+    cat "$results_dir/team-me-a.txt" "$results_dir/team-me-b.txt" >&2
+    python3 - "$results_dir" <<'PYTHON'
+import re, sys
+results = sys.argv[1]
+
+def wrk(name):
+    text = open(f"{results}/team-me-{name}.txt").read()
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", text).groups()
+    p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return rate, p99_ms, int(errors.group(1)) if errors else 0
+
+a, b = wrk("a"), wrk("b")
+total = a[0] + b[0]
+p99 = max(a[1], b[1])
+rows = [
+    ("GET /api/auth/me req/s, both replicas", f"{total:,.0f} ({a[0]:,.0f} + {b[0]:,.0f})", ">= 15,000", total >= 15000 and a[2] == 0 and b[2] == 0),
+    ("GET /api/auth/me p99 (worse replica)", f"{p99:.2f} ms ({a[1]:.2f} / {b[1]:.2f})", "< 10 ms", p99 < 10),
+]
+print()
+print("### Gateway team tier (two replicas)")
+print()
+print("| measure | value | target | result |")
+print("|:---|---:|---:|:---|")
+failed = 0
+for name, value, target, ok in rows:
+    failed += not ok
+    print(f"| {name} | {value} | {target} | {'PASS' if ok else 'FAIL'} |")
+print()
+print(f"team-tier targets: {len(rows) - failed} PASS, {failed} FAIL")
+sys.exit(1 if failed else 0)
+PYTHON
+}
+
 set +e
 gateway_bench
 gateway_status=$?
+team_bench
+team_status=$?
 set -e
-[[ $gateway_status -eq 0 ]] || report_status=1
+[[ $gateway_status -eq 0 && $team_status -eq 0 ]] || report_status=1
 if [[ $report_status -ne 0 && $strict -eq 1 ]]; then
     exit 1
 fi
