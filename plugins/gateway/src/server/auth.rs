@@ -130,11 +130,10 @@ pub async fn login(
     let backend = state.backend();
     let email_key = format!("login-email:{email}");
     let client_key = format!("login-client:{}", client.ip());
-    backend
-        .limiter
-        .check(&email_key, EMAIL_FAILURE_LIMIT)
-        .await?;
+    // Both attempts are counted before the password is checked (a success forgets
+    // the email's count), so concurrent guesses cannot slip past the limit.
     backend.limiter.hit(&client_key, CLIENT_LOGIN_LIMIT).await?;
+    backend.limiter.hit(&email_key, EMAIL_FAILURE_LIMIT).await?;
     let credentials = backend.users.credentials(&email).await?;
     let hash = credentials
         .as_ref()
@@ -143,10 +142,6 @@ pub async fn login(
     let user = match credentials {
         Some(credentials) if valid => credentials.user,
         _ => {
-            backend
-                .limiter
-                .record(&email_key, EMAIL_FAILURE_LIMIT)
-                .await?;
             tracing::info!(client = %client.ip(), "failed login");
             return Err(ApiError::invalid_credentials());
         }

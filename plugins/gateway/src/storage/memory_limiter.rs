@@ -13,10 +13,17 @@ use super::{Limit, RateLimiter, Refusal, StoreError};
 /// addresses cannot grow memory without bound.
 const SWEEP_THRESHOLD: usize = 10_000;
 
+/// One key's events and the window they were counted in (each key is swept by its
+/// own window, not by the window of whoever triggers the sweep).
+struct Window {
+    length: Duration,
+    events: VecDeque<Instant>,
+}
+
 /// In-memory sliding-window counters.
 #[derive(Default)]
 pub struct MemoryLimiter {
-    windows: Mutex<HashMap<String, VecDeque<Instant>>>,
+    windows: Mutex<HashMap<String, Window>>,
 }
 
 impl MemoryLimiter {
@@ -32,13 +39,19 @@ impl MemoryLimiter {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
         if windows.len() >= SWEEP_THRESHOLD && !windows.contains_key(key) {
-            windows.retain(|_, events| {
-                events
+            windows.retain(|_, window| {
+                window
+                    .events
                     .back()
-                    .is_some_and(|last| now.duration_since(*last) < limit.window)
+                    .is_some_and(|last| now.duration_since(*last) < window.length)
             });
         }
-        let events = windows.entry(key.to_string()).or_default();
+        let window = windows.entry(key.to_string()).or_insert_with(|| Window {
+            length: limit.window,
+            events: VecDeque::new(),
+        });
+        window.length = limit.window;
+        let events = &mut window.events;
         while events
             .front()
             .is_some_and(|first| now.duration_since(*first) >= limit.window)
@@ -48,28 +61,13 @@ impl MemoryLimiter {
         action(events)
     }
 
-    /// `check` at a given instant (the tests move time by hand).
-    pub fn check_at(&self, key: &str, limit: Limit, now: Instant) -> Result<(), Duration> {
-        self.with_window(key, limit, now, |events| over_limit(events, limit, now))
-    }
-
-    /// `hit` at a given instant.
+    /// `hit` at a given instant (the tests move time by hand).
     pub fn hit_at(&self, key: &str, limit: Limit, now: Instant) -> Result<(), Duration> {
         self.with_window(key, limit, now, |events| {
             over_limit(events, limit, now)?;
             events.push_back(now);
             Ok(())
         })
-    }
-
-    /// `record` at a given instant.
-    pub fn record_at(&self, key: &str, limit: Limit, now: Instant) {
-        self.with_window(key, limit, now, |events| {
-            events.push_back(now);
-            while events.len() > limit.max as usize {
-                events.pop_front();
-            }
-        });
     }
 }
 
@@ -84,19 +82,9 @@ fn over_limit(events: &VecDeque<Instant>, limit: Limit, now: Instant) -> Result<
 
 #[async_trait]
 impl RateLimiter for MemoryLimiter {
-    async fn check(&self, key: &str, limit: Limit) -> Result<(), Refusal> {
-        self.check_at(key, limit, Instant::now())
-            .map_err(Refusal::Limited)
-    }
-
     async fn hit(&self, key: &str, limit: Limit) -> Result<(), Refusal> {
         self.hit_at(key, limit, Instant::now())
             .map_err(Refusal::Limited)
-    }
-
-    async fn record(&self, key: &str, limit: Limit) -> Result<(), StoreError> {
-        self.record_at(key, limit, Instant::now());
-        Ok(())
     }
 
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
@@ -138,28 +126,38 @@ mod tests {
     }
 
     #[test]
-    fn recorded_failures_block_checks_and_reset_clears_them() {
+    fn reset_forgets_a_full_window() {
         let limiter = MemoryLimiter::default();
         let now = Instant::now();
-        for _ in 0..5 {
-            limiter.record_at("email:a@b.io", LIMIT, now);
+        for _ in 0..3 {
+            limiter.hit_at("email:a@b.io", LIMIT, now).unwrap();
         }
-        assert!(limiter.check_at("email:a@b.io", LIMIT, now).is_err());
+        assert!(limiter.hit_at("email:a@b.io", LIMIT, now).is_err());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
         runtime.block_on(limiter.reset("email:a@b.io")).unwrap();
-        assert!(limiter.check_at("email:a@b.io", LIMIT, now).is_ok());
+        assert!(limiter.hit_at("email:a@b.io", LIMIT, now).is_ok());
     }
 
     #[test]
-    fn idle_keys_are_swept() {
+    fn idle_keys_are_swept_by_their_own_window() {
         let limiter = MemoryLimiter::default();
         let start = Instant::now();
-        for index in 0..SWEEP_THRESHOLD {
-            limiter.record_at(&format!("k{index}"), LIMIT, start);
+        let long = Limit {
+            max: 3,
+            window: Duration::from_secs(300),
+        };
+        limiter.hit_at("long-lived", long, start).unwrap();
+        for index in 1..SWEEP_THRESHOLD {
+            limiter.hit_at(&format!("k{index}"), LIMIT, start).unwrap();
         }
-        limiter.record_at("fresh", LIMIT, start + Duration::from_secs(61));
-        assert_eq!(limiter.windows.lock().unwrap().len(), 1);
+        // 61 s later a new key sweeps: the 60 s keys go, the 300 s one stays.
+        limiter
+            .hit_at("fresh", LIMIT, start + Duration::from_secs(61))
+            .unwrap();
+        let windows = limiter.windows.lock().unwrap();
+        assert_eq!(windows.len(), 2);
+        assert!(windows.contains_key("long-lived"));
     }
 }

@@ -264,13 +264,11 @@ impl From<StoreError> for Refusal {
 /// Counters of events per key (login attempts per client and per email).
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
-    /// Refused with [`Refusal::Limited`] when `key` already had `limit.max` events in
-    /// the window.
-    async fn check(&self, key: &str, limit: Limit) -> Result<(), Refusal>;
-    /// Like [`RateLimiter::check`], and counts one event when allowed.
+    /// Counts one event for `key`, atomically with the check: refused with
+    /// [`Refusal::Limited`] (and not counted) when `key` already had `limit.max`
+    /// events in the window. Counting before the slow work (a password hash) is what
+    /// stops concurrent attempts from all passing the check.
     async fn hit(&self, key: &str, limit: Limit) -> Result<(), Refusal>;
-    /// Counts one event without checking.
-    async fn record(&self, key: &str, limit: Limit) -> Result<(), StoreError>;
     /// Forgets every event of `key`.
     async fn reset(&self, key: &str) -> Result<(), StoreError>;
 }

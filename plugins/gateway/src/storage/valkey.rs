@@ -63,35 +63,24 @@ const SUBSCRIPTION_PING_INTERVAL: Duration = Duration::from_secs(5);
 /// The sliding-window rate limiter, atomic in Valkey, on Valkey's clock (so every
 /// replica counts in one window, whatever its own clock says).
 ///
-/// KEYS[1]: the window. ARGV: max, window in ms, mode (`check`, `hit` or
-/// `record`), a unique member for a new event. Returns 0 when allowed (or
-/// recorded), else the milliseconds until the oldest event leaves the window.
+/// KEYS[1]: the window. ARGV: max, window in ms, a unique member for the new event.
+/// Counts the event and returns 0 when allowed, else returns the milliseconds until
+/// the oldest event leaves the window (and counts nothing).
 const LIMITER_SCRIPT: &str = r#"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local max = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-local mode = ARGV[3]
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
-if mode == 'record' then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  if count + 1 > max then
-    redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - max)
-  end
-  redis.call('PEXPIRE', KEYS[1], window)
-  return 0
-end
 if count >= max then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   local wait = tonumber(oldest[2]) + window - now
   if wait < 1 then wait = 1 end
   return wait
 end
-if mode == 'hit' then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window)
-end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window)
 return 0
 "#;
 
@@ -362,7 +351,7 @@ impl ValkeyStore {
         .map(|_receivers| ())
     }
 
-    async fn limit(&self, key: &str, limit: Limit, mode: &str) -> Result<u64, StoreError> {
+    async fn limit(&self, key: &str, limit: Limit) -> Result<u64, StoreError> {
         let mut connection = self.connection.clone();
         let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
         let member = new_token();
@@ -371,15 +360,14 @@ impl ValkeyStore {
                 .key(limit_key(key))
                 .arg(limit.max)
                 .arg(window_ms)
-                .arg(mode)
                 .arg(&member[..16])
                 .invoke_async::<u64>(&mut connection),
         )
         .await
     }
 
-    async fn limited(&self, key: &str, limit: Limit, mode: &str) -> Result<(), Refusal> {
-        match self.limit(key, limit, mode).await? {
+    async fn limited(&self, key: &str, limit: Limit) -> Result<(), Refusal> {
+        match self.limit(key, limit).await? {
             0 => Ok(()),
             wait_ms => Err(Refusal::Limited(Duration::from_millis(wait_ms))),
         }
@@ -575,16 +563,8 @@ impl SessionStore for ValkeyStore {
 
 #[async_trait]
 impl RateLimiter for ValkeyStore {
-    async fn check(&self, key: &str, limit: Limit) -> Result<(), Refusal> {
-        self.limited(key, limit, "check").await
-    }
-
     async fn hit(&self, key: &str, limit: Limit) -> Result<(), Refusal> {
-        self.limited(key, limit, "hit").await
-    }
-
-    async fn record(&self, key: &str, limit: Limit) -> Result<(), StoreError> {
-        self.limit(key, limit, "record").await.map(|_| ())
+        self.limited(key, limit).await
     }
 
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
