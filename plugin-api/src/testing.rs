@@ -113,10 +113,15 @@ impl<P: Plugin> TestHost<P> {
         P::default().manifest()
     }
 
-    /// Runs `mosaic <line>`, split like a shell would.
+    /// Runs `mosaic <line>`, split like a shell would: quotes removed, and `~` or a
+    /// leading `~/` replaced with the `HOME` set with [`TestHost::env`] (if any).
     pub fn run_line(&self, line: &str) -> TestOutput {
         match shell_words::split(line) {
             Ok(words) => {
+                let words: Vec<String> = words
+                    .into_iter()
+                    .map(|word| self.expand_home(word))
+                    .collect();
                 let words: Vec<&str> = words.iter().map(String::as_str).collect();
                 self.run(&words)
             }
@@ -125,6 +130,15 @@ impl<P: Plugin> TestHost<P> {
                 stdout: String::new(),
                 stderr: format!("cannot split `{line}`: {error}\n"),
             },
+        }
+    }
+
+    /// `word` with a leading `~` expanded as a shell would, from the test's `HOME`.
+    fn expand_home(&self, word: String) -> String {
+        match self.env.get("HOME") {
+            Some(home) if word == "~" => home.clone(),
+            Some(home) if word.starts_with("~/") => format!("{home}{}", &word[1..]),
+            _ => word,
         }
     }
 

@@ -271,6 +271,56 @@ fn prune_removes_dead_agents_keeps_the_living_and_remembers() {
 }
 
 #[test]
+fn prune_sets_a_corrupt_history_aside_and_still_remembers_the_agent() {
+    let fleet = FleetSandbox::new();
+    fleet.launch("gone", &["sleep", "1000"]);
+    fleet.run(&["fleet", "stop", "gone"]).expect_code(0);
+    let history = fleet.run_dir().join("pruned-history.json");
+    std::fs::write(&history, "{bad").unwrap();
+
+    // ps --all still lists the agent and names the bad file once on stderr.
+    let run = fleet.run(&["fleet", "ps", "--all"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("gone"), "{}", run.stdout);
+    let warnings: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stderr);
+    assert!(
+        warnings[0].contains(&format!("{}:1:2", history.display())),
+        "{}",
+        run.stderr
+    );
+
+    let run = fleet.run(&["fleet", "prune"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "pruned gone\n");
+    let warnings: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stderr);
+    assert!(
+        warnings[0].starts_with(&format!("warning: {}:1:2", history.display())),
+        "{}",
+        run.stderr
+    );
+    assert!(warnings[0].contains(".corrupt-"), "{}", run.stderr);
+    for file in ["gone.meta.json", "gone.hb"] {
+        assert!(!fleet.run_dir().join(file).exists(), "{file} is left");
+    }
+    let all = fleet.run(&["fleet", "ps", "--all", "--json"]);
+    all.expect_code(0);
+    assert_eq!(all.stderr, "");
+    let rows = all.json()["agents"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["agent"], "gone");
+    assert_eq!(rows[0]["status"], "pruned");
+    assert_eq!(rows[0]["command"], serde_json::json!(["sleep", "1000"]));
+    let set_aside: Vec<String> = std::fs::read_dir(fleet.run_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.starts_with("pruned-history.json.corrupt-"))
+        .collect();
+    assert_eq!(set_aside.len(), 1, "{set_aside:?}");
+}
+
+#[test]
 fn a_dead_agent_can_be_launched_again() {
     let fleet = FleetSandbox::new();
     fleet.launch("phoenix", &["sleep", "1"]);

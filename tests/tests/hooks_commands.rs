@@ -405,3 +405,59 @@ fn an_invalid_config_json_is_a_warning_for_list_and_the_guard_keeps_its_built_in
     assert!(run.stderr.contains("config.json:1:25"), "{}", run.stderr);
     assert!(run.stderr.contains("built-in rules"), "{}", run.stderr);
 }
+
+#[test]
+fn a_bad_extra_rule_is_a_warning_in_list_naming_the_file_and_the_built_in_rules_still_apply() {
+    let sandbox = hooks_support::sandbox();
+    sandbox.run(["config", "hooks", "install"]).expect_code(0);
+    sandbox
+        .run([
+            "config",
+            "set",
+            "hooks.bash_guard.extra_rules",
+            r#"[{"pattern":"(unclosed"}]"#,
+        ])
+        .expect_code(0);
+    let config_file = sandbox.config_dir().join("config.json");
+    let expected_start = format!("{}: hooks.bash_guard.extra_rules[0]", config_file.display());
+
+    let run = sandbox.run(["config", "hooks", "list"]);
+    run.expect_code(0);
+    let warning = run
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("warning: "))
+        .unwrap_or_else(|| panic!("no warning:\n{}", run.stderr));
+    assert!(
+        warning.starts_with(&format!("warning: {expected_start}")),
+        "{warning}"
+    );
+    assert!(warning.contains("`(unclosed`"), "{warning}");
+    assert!(warning.contains("without closing ')'"), "{warning}");
+    assert!(warning.contains("not enforced"), "{warning}");
+
+    let listing = sandbox.run(["--json", "config", "hooks", "list"]).json();
+    let warnings = listing["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{listing}");
+    assert!(
+        warnings[0].as_str().unwrap().starts_with(&expected_start),
+        "{listing}"
+    );
+    assert_no_drift(&listing);
+
+    let guard = hooks_support::hook_command_for(&sandbox, "PreToolUse");
+    let run = hooks_support::run_like_claude(
+        &sandbox,
+        &guard,
+        &hooks_support::bash_pre_tool_use("rm -rf /", sandbox.root()),
+        &[],
+    );
+    run.expect_code(0);
+    assert_eq!(
+        hooks_support::decision(&run)
+            .map(|(permission, _)| permission)
+            .as_deref(),
+        Some("deny")
+    );
+    assert!(run.stderr.contains(&expected_start), "{}", run.stderr);
+}

@@ -3,15 +3,18 @@
 
 mod hooks_support;
 
-use std::process::Stdio;
-use std::time::Duration;
+use std::io::Write;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 use hooks_support::{
     assert_no_drift, hooks_config_path, read_json, read_text, settings_path, wait_with_timeout,
     DEFAULT_EVENTS, WAIT,
 };
+use mosaic_plugin_api::sdk::activity::activity_path;
+use mosaic_plugin_api::sdk::fs::FileLock;
 use mosaic_tests::{Run, Sandbox};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Runs every `args` list as its own `mosaic` process, all at once.
 fn run_all_at_once(sandbox: &Sandbox, commands: &[Vec<String>]) -> Vec<Run> {
@@ -139,4 +142,76 @@ fn a_kill_in_the_middle_of_a_write_leaves_the_old_or_the_new_file() {
     assert_eq!(read_text(&settings_path(&sandbox)), enabled);
     let listing = sandbox.run(["--json", "config", "hooks", "list"]).json();
     assert_no_drift(&listing);
+}
+
+/// Starts `mosaic config hooks run activity` for agent `a1` after tool `tool`, as
+/// Claude Code does for a PostToolUse event (input on stdin, then end of input).
+fn start_activity_hook(sandbox: &Sandbox, tool: &str) -> Child {
+    let mut child = sandbox
+        .command(["config", "hooks", "run", "activity"])
+        .env("MOSAIC_AGENT", "a1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start mosaic");
+    let input = json!({
+        "session_id": "s1", "cwd": "/work", "hook_event_name": "PostToolUse",
+        "tool_name": tool, "tool_input": {}, "tool_response": {}
+    });
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin.write_all(input.to_string().as_bytes()).unwrap();
+    drop(stdin);
+    child
+}
+
+#[test]
+fn parallel_hooks_of_one_agent_update_its_activity_record_in_turn() {
+    let sandbox = hooks_support::sandbox();
+    let tools: Vec<String> = (0..20).map(|n| format!("Tool{n}")).collect();
+    let children: Vec<Child> = tools
+        .iter()
+        .map(|tool| start_activity_hook(&sandbox, tool))
+        .collect();
+    for child in children {
+        let run = Run::from_output(wait_with_timeout(child, WAIT));
+        run.expect_code(0);
+        assert_eq!(run.stderr, "");
+    }
+    let record = read_json(&sandbox.run_dir().join("a1.activity.json"));
+    assert_eq!(record["agent"], "a1");
+    assert_eq!(record["last_event"], "PostToolUse");
+    let last_tool = record["last_tool"].as_str().unwrap().to_string();
+    assert!(tools.contains(&last_tool), "{record}");
+    let mut audited: Vec<String> = hooks_support::audit_lines(&sandbox)
+        .iter()
+        .map(|line| line["tool"].as_str().unwrap().to_string())
+        .collect();
+    audited.sort();
+    let mut expected = tools.clone();
+    expected.sort();
+    assert_eq!(audited, expected, "every run appended its audit line");
+
+    // While another process holds the record's lock, a hook waits for it rather
+    // than overwrite the record with what it read before.
+    let held = FileLock::exclusive(&activity_path(&sandbox.run_dir(), "a1")).unwrap();
+    let mut waiting = start_activity_hook(&sandbox, "Late");
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < deadline {
+        assert!(
+            waiting.try_wait().unwrap().is_none(),
+            "the hook finished while the record was locked"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        read_json(&sandbox.run_dir().join("a1.activity.json"))["last_tool"],
+        last_tool.as_str()
+    );
+    drop(held);
+    Run::from_output(wait_with_timeout(waiting, WAIT)).expect_code(0);
+    assert_eq!(
+        read_json(&sandbox.run_dir().join("a1.activity.json"))["last_tool"],
+        "Late"
+    );
 }

@@ -265,3 +265,31 @@ fn mosaic_side_failures_never_block_the_tool_call() {
     run.expect_code(1);
     assert!(run.stderr.contains("hooks plugin"), "{}", run.stderr);
 }
+
+#[test]
+fn the_audit_log_keeps_commands_without_their_credentials() {
+    let sandbox = hooks_support::sandbox();
+    sandbox.run(["config", "hooks", "install"]).expect_code(0);
+    let guard = hook_command_for(&sandbox, "PreToolUse");
+    let command = "DEPLOY_TOKEN=tok-1 curl -u ada:pw-2 -H 'Authorization: Bearer tok-3' \
+                   https://bot:pw-4@example.com/x && mysql -uroot -ppw-5 --password=pw-6 db";
+    let run = run_like_claude(
+        &sandbox,
+        &guard,
+        &bash_pre_tool_use(command, sandbox.root()),
+        &[],
+    );
+    run.expect_code(0);
+    let log = hooks_support::read_text(&hooks_support::audit_log_path(&sandbox));
+    for secret in ["tok-1", "pw-2", "tok-3", "pw-4", "pw-5", "pw-6"] {
+        assert!(
+            !log.contains(secret),
+            "{secret} is in the audit log:\n{log}"
+        );
+    }
+    assert_eq!(
+        audit_lines(&sandbox)[0]["command"],
+        "DEPLOY_TOKEN=*** curl -u ada:*** -H 'Authorization: Bearer ***' \
+         https://bot:***@example.com/x && mysql -uroot -p*** --password=*** db"
+    );
+}

@@ -10,4 +10,5 @@ pub mod log_forward;
 pub mod output;
 pub mod plugin;
 pub mod programs;
+pub mod redact;
 pub mod term;

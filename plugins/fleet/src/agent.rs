@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use mosaic_plugin_api::anyhow::{bail, Context as _, Result};
 use mosaic_plugin_api::sdk::activity::activity_path;
-use mosaic_plugin_api::sdk::fs::{atomic_write, parse_json_text};
+use mosaic_plugin_api::sdk::fs::{atomic_write, parse_json_text, FileLock};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -82,14 +82,15 @@ impl AgentFiles {
     }
 
     /// Removes every file of the agent that exists (and the sidecar's temporary
-    /// heartbeat files, should one have been killed mid-write); returns the removed
-    /// paths.
+    /// heartbeat files, should one have been killed mid-write, and the lock file the
+    /// hooks plugin updates the activity record under); returns the removed paths.
     pub fn remove_all(&self) -> Result<Vec<PathBuf>> {
         let mut removed = Vec::new();
         let mut paths = vec![
             self.metadata.clone(),
             self.heartbeat.clone(),
             self.activity.clone(),
+            FileLock::lock_path(&self.activity),
         ];
         let temporary_prefix = format!(".{}{HEARTBEAT_SUFFIX}.tmp.", self.agent);
         if let Ok(entries) = std::fs::read_dir(&self.run_dir) {
@@ -439,15 +440,18 @@ mod tests {
             "a.meta.json",
             "a.hb",
             "a.activity.json",
+            ".a.activity.json.lock",
             ".a.hb.tmp.7",
             "ab.hb",
+            ".ab.activity.json.lock",
         ] {
             std::fs::write(directory.path().join(file), "{}").unwrap();
         }
         let removed = AgentFiles::new(directory.path(), "a").remove_all().unwrap();
-        assert_eq!(removed.len(), 4);
+        assert_eq!(removed.len(), 5);
         let listed = list_agents(directory.path()).unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].agent, "ab");
+        assert!(directory.path().join(".ab.activity.json.lock").exists());
     }
 }

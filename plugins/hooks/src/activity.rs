@@ -12,13 +12,19 @@
 //!   (not idle); `PostToolUse`(`Failure`) also sets the last tool and its time;
 //! - `Stop`, `SessionEnd`: the agent is idle from now (an earlier idle time is kept).
 //!
-//! The record is replaced atomically without a lock: hooks of one agent fire one
-//! after another, and when two do race, either one is a true "last" state.
+//! Claude Code runs the hooks of parallel tool calls at the same time, so the
+//! read-change-write of a record happens under the record's [`FileLock`]: no event
+//! is lost to another that read the record before it was written. The record itself
+//! is replaced atomically, so `fleet ps` (which reads without the lock) never sees
+//! a torn file.
 
 use std::path::Path;
 
 use mosaic_plugin_api::anyhow::{bail, Result};
-use mosaic_plugin_api::sdk::activity::{read_activity, write_activity, AgentActivity};
+use mosaic_plugin_api::sdk::activity::{
+    activity_path, read_activity, write_activity, AgentActivity,
+};
+use mosaic_plugin_api::sdk::fs::{create_dir_all_with_mode, FileLock};
 
 use crate::protocol::HookInput;
 
@@ -86,8 +92,11 @@ pub fn next_activity(
     activity
 }
 
-/// Reads, updates and writes the agent's record in `run_dir`.
+/// Reads, updates and writes the agent's record in `run_dir`, holding the record's
+/// lock throughout (the run dir is created, mode 0700, if need be).
 pub fn record(run_dir: &Path, agent: &str, event: &str, input: &HookInput, now: u64) -> Result<()> {
+    create_dir_all_with_mode(run_dir, 0o700)?;
+    let _lock = FileLock::exclusive(&activity_path(run_dir, agent))?;
     let previous = read_activity(run_dir, agent)?;
     write_activity(run_dir, &next_activity(previous, agent, event, input, now))
 }
@@ -165,6 +174,35 @@ mod tests {
         assert_eq!(agent_key(Some(""), &hook_input).unwrap(), "s1");
         assert!(agent_key(Some("../etc/x"), &hook_input).is_err());
         assert!(agent_key(None, &HookInput::default()).is_err());
+    }
+
+    #[test]
+    fn recording_waits_for_the_records_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().to_path_buf();
+        let held = FileLock::exclusive(&activity_path(&run_dir, "a1")).unwrap();
+        let (done_sender, done) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            let result = record(
+                &run_dir,
+                "a1",
+                "PostToolUse",
+                &input("PostToolUse", Some("Bash")),
+                7,
+            );
+            done_sender.send(()).unwrap();
+            result
+        });
+        let waited = done.recv_timeout(std::time::Duration::from_millis(300));
+        assert!(
+            waited.is_err(),
+            "record() changed the record while it was locked"
+        );
+        assert_eq!(read_activity(dir.path(), "a1").unwrap(), None);
+        drop(held);
+        writer.join().unwrap().unwrap();
+        let saved = read_activity(dir.path(), "a1").unwrap().unwrap();
+        assert_eq!(saved.last_tool.as_deref(), Some("Bash"));
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! The audit log: one JSON line per hook run, in `<config dir>/hooks/audit.jsonl`
 //! (mode 0600, directory 0700; it can hold commands and paths).
 //!
+//! Command lines, reasons and problems are written with their credentials masked
+//! ([`mosaic_plugin_api::sdk::redact`]): the log keeps what an agent ran, not the
+//! passwords and tokens it ran it with.
+//!
 //! Lines are appended with one `write` on a file opened with `O_APPEND`, so lines
 //! of concurrent hooks do not interleave. When the log passes
 //! [`MAX_LOG_BYTES`], it is renamed to `audit.jsonl.1` (replacing the previous
@@ -13,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use mosaic_plugin_api::anyhow::{Context as _, Result};
 use mosaic_plugin_api::sdk::fs::{create_dir_all_with_mode, FileLock};
+use mosaic_plugin_api::sdk::redact::redact_secrets;
 use serde::Serialize;
 
 /// Size at which the log is rotated.
@@ -64,13 +69,33 @@ pub struct AuditEntry {
     pub problems: Vec<String>,
 }
 
-/// Appends `entry` to the audit log under `config_dir`.
+impl AuditEntry {
+    /// The entry with credentials masked in its free text: the command, the file
+    /// path, the reason and the problems.
+    pub fn redacted(&self) -> AuditEntry {
+        let mask = |text: &Option<String>| text.as_deref().map(redact_secrets);
+        AuditEntry {
+            command: mask(&self.command),
+            file_path: mask(&self.file_path),
+            reason: mask(&self.reason),
+            problems: self
+                .problems
+                .iter()
+                .map(|problem| redact_secrets(problem))
+                .collect(),
+            ..self.clone()
+        }
+    }
+}
+
+/// Appends `entry`, credentials masked ([`AuditEntry::redacted`]), to the audit log
+/// under `config_dir`.
 pub fn append(config_dir: &Path, entry: &AuditEntry) -> Result<()> {
     let path = audit_log_path(config_dir);
     if let Some(directory) = path.parent() {
         create_dir_all_with_mode(directory, 0o700)?;
     }
-    let mut line = serde_json::to_vec(entry).context("encoding an audit line")?;
+    let mut line = serde_json::to_vec(&entry.redacted()).context("encoding an audit line")?;
     line.push(b'\n');
     let mut file = OpenOptions::new()
         .create(true)
@@ -134,6 +159,33 @@ mod tests {
         );
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn credentials_are_masked_before_the_line_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = AuditEntry {
+            hook: "bash-guard".into(),
+            command: Some(
+                "GITHUB_TOKEN=ghp_1 curl -u ada:hunter2 -H 'Authorization: Bearer t0k' \
+                 https://bot:pw@example.com --password=p4ss"
+                    .into(),
+            ),
+            problems: vec!["cannot reach postgres://app:dbpw@db/x".into()],
+            ..AuditEntry::default()
+        };
+        append(dir.path(), &entry).unwrap();
+        let text = std::fs::read_to_string(audit_log_path(dir.path())).unwrap();
+        for secret in ["ghp_1", "hunter2", "t0k", ":pw@", "p4ss", "dbpw"] {
+            assert!(!text.contains(secret), "{secret} kept in {text}");
+        }
+        let line: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            line["command"],
+            "GITHUB_TOKEN=*** curl -u ada:*** -H 'Authorization: Bearer ***' \
+             https://bot:***@example.com --password=***"
+        );
+        assert_eq!(line["problems"][0], "cannot reach postgres://app:***@db/x");
     }
 
     #[test]

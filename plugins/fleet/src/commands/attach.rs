@@ -4,21 +4,22 @@
 use mosaic_plugin_api::anyhow::{bail, Result};
 use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
 
-use super::running_agent;
+use super::{running_agent, tmux_example};
 
 /// The command's declaration.
 pub fn spec() -> CommandSpec {
-    CommandSpec::new("attach", "Attach the terminal to an agent's tmux session")
+    let mut spec = CommandSpec::new("attach", "Attach the terminal to an agent's tmux session")
         .long_about(
             "Attach the terminal to the agent's tmux session; inside tmux, switch the \
              current client to it. Detach again with C-b d; the agent keeps running. \
              Needs a terminal on stdin and stdout.",
         )
-        .arg(ArgSpec::positional("agent", "The agent to attach to").required())
-        .example(
-            "fleet attach reviewer",
-            "Watch and talk to agent `reviewer`",
-        )
+        .arg(ArgSpec::positional("agent", "The agent to attach to").required());
+    spec.examples = vec![tmux_example(
+        "fleet attach reviewer",
+        "Watch and talk to agent `reviewer`",
+    )];
+    spec
 }
 
 /// What the command needs, decoded from the invocation.

@@ -15,7 +15,7 @@ use mosaic_plugin_api::anyhow::{bail, Context as _, Result};
 use mosaic_plugin_api::sdk::fs::create_dir_all_with_mode;
 use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
 
-use super::{progress, warn};
+use super::{progress, tmux_example, warn};
 use crate::agent::{session_name, validate_agent_name, write_metadata, AgentFiles, AgentMetadata};
 use crate::process::{now_unix, poll_until, process_running};
 use crate::record::AgentRecord;
@@ -36,7 +36,7 @@ const FIRST_BEAT_TIMEOUT: Duration = Duration::from_secs(3);
 /// The command's declaration.
 pub fn spec() -> CommandSpec {
     let runtimes: Vec<&str> = RUNTIMES.iter().map(|runtime| runtime.name).collect();
-    CommandSpec::new(
+    let mut spec = CommandSpec::new(
         "launch",
         "Start an agent runtime in a detached tmux session",
     )
@@ -76,19 +76,22 @@ pub fn spec() -> CommandSpec {
         ArgSpec::positional("command", "Run this command instead of a runtime")
             .value_name("COMMAND")
             .trailing(),
-    )
-    .example(
-        "fleet launch reviewer",
-        "Start the default runtime as agent `reviewer`",
-    )
-    .example(
-        "fleet launch fixer --runtime codex --cwd ~/src/app --detach",
-        "Start Codex in ~/src/app without attaching",
-    )
-    .example(
-        "fleet launch worker -- python agent.py --queue jobs",
-        "Run any program as an agent",
-    )
+    );
+    spec.examples = vec![
+        tmux_example(
+            "fleet launch reviewer",
+            "Start the default runtime as agent `reviewer`",
+        ),
+        tmux_example(
+            "fleet launch fixer --runtime codex --cwd ~/src/app --detach",
+            "Start Codex in ~/src/app without attaching",
+        ),
+        tmux_example(
+            "fleet launch worker -- python agent.py --queue jobs",
+            "Run any program as an agent",
+        ),
+    ];
+    spec
 }
 
 /// What the command needs, decoded from the invocation.

@@ -7,14 +7,14 @@ use mosaic_plugin_api::anyhow::{bail, Result};
 use mosaic_plugin_api::serde_json::json;
 use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
 
-use super::running_agent;
+use super::{running_agent, tmux_example};
 
 /// The largest `--lines` accepted.
 const MAX_LINES: usize = 100_000;
 
 /// The command's declaration.
 pub fn spec() -> CommandSpec {
-    CommandSpec::new("logs", "Print the last lines of an agent's pane")
+    let mut spec = CommandSpec::new("logs", "Print the last lines of an agent's pane")
         .long_about(
             "Print the last LINES lines of the agent's tmux pane, scroll-back included, \
              as plain text (wrapped lines joined). Only a running agent has a pane to \
@@ -26,11 +26,12 @@ pub fn spec() -> CommandSpec {
                 .short('n')
                 .value_name("LINES")
                 .default_value("50"),
-        )
-        .example(
-            "fleet logs reviewer -n 200",
-            "The last 200 lines of agent `reviewer`",
-        )
+        );
+    spec.examples = vec![tmux_example(
+        "fleet logs reviewer -n 200",
+        "The last 200 lines of agent `reviewer`",
+    )];
+    spec
 }
 
 /// What the command needs, decoded from the invocation.

@@ -12,7 +12,7 @@ pub mod stop;
 use std::io::Write;
 
 use mosaic_plugin_api::anyhow::{bail, Result};
-use mosaic_plugin_api::{CommandSpec, Context, Invocation};
+use mosaic_plugin_api::{CommandSpec, Context, Example, Invocation};
 
 use crate::agent::validate_agent_name;
 use crate::process::now_unix;
@@ -22,7 +22,7 @@ use crate::tmux::{self, Tmux};
 
 /// `mosaic fleet` and its subcommands.
 pub fn spec() -> CommandSpec {
-    CommandSpec::new(
+    let mut spec = CommandSpec::new(
         "fleet",
         "Run agent runtimes in tmux and watch their heartbeats",
     )
@@ -42,9 +42,29 @@ pub fn spec() -> CommandSpec {
     .subcommand(stop::spec())
     .subcommand(attach::spec())
     .subcommand(logs::spec())
-    .subcommand(prune::spec())
-    .example("fleet launch reviewer --runtime claude", "Start an agent")
-    .example("fleet ps", "See how the agents are doing")
+    .subcommand(prune::spec());
+    spec.examples = vec![
+        tmux_example("fleet launch reviewer --runtime claude", "Start an agent"),
+        Example {
+            command: "fleet ps".into(),
+            description: "See how the agents are doing".into(),
+            ..Example::default()
+        },
+    ];
+    spec
+}
+
+/// An example that needs tmux (and, but for `launch`, a running agent). The
+/// in-process test harness runs examples without either, so it expects such an
+/// example to fail there (exit 1); the plugin's tests check that it fails for that
+/// reason and no other.
+fn tmux_example(command: &str, description: &str) -> Example {
+    Example {
+        command: command.to_string(),
+        description: description.to_string(),
+        expect_exit_code: 1,
+        expect_stdout_contains: None,
+    }
 }
 
 /// Runs `fleet <subcommand>`.

@@ -3,15 +3,20 @@
 //!
 //! An agent whose tmux session still exists is left alone even when its heartbeat
 //! is dead (its sidecar may have died while the runtime runs on): stop it first.
+//!
+//! The history is read and its new entries written, under its lock, before any file
+//! is removed: a history that cannot be written stops the prune with every agent
+//! as it was, and an agent whose files are gone is always in the history. A history
+//! that is not valid JSON is moved aside with a warning and a new one begun.
 
 use std::io::Write;
 
-use mosaic_plugin_api::anyhow::Result;
+use mosaic_plugin_api::anyhow::{Context as _, Result};
 use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Example, Invocation};
 use serde::Serialize;
 
 use super::{tmux_for, warn};
-use crate::history::{append_history, PrunedAgent};
+use crate::history::{history_path, HistoryUpdate, PrunedAgent, SetAsideHistory};
 use crate::process::now_unix;
 use crate::record::AgentRecord;
 use crate::settings::Settings;
@@ -68,6 +73,8 @@ pub struct PruneReport {
     pub pruned: Vec<String>,
     /// The dead or unreadable agents kept.
     pub skipped: Vec<SkippedAgent>,
+    /// The invalid history file moved aside, if there was one.
+    pub history_set_aside: Option<SetAsideHistory>,
 }
 
 /// Prunes the run directory.
@@ -79,7 +86,7 @@ pub fn prune(context: &Context<'_>, options: &PruneOptions) -> Result<PruneRepor
         dry_run: options.dry_run,
         ..PruneReport::default()
     };
-    let mut history = Vec::new();
+    let mut prunable = Vec::new();
     for record in AgentRecord::load_all(&run_dir, now, thresholds)? {
         let agent = record.agent.clone();
         let skip = |reason: String| SkippedAgent {
@@ -110,35 +117,65 @@ pub fn prune(context: &Context<'_>, options: &PruneOptions) -> Result<PruneRepor
                 continue;
             }
         }
-        if options.dry_run {
-            report.pruned.push(agent);
-            continue;
-        }
+        prunable.push(record);
+    }
+    if options.dry_run || prunable.is_empty() {
+        report.pruned = prunable.into_iter().map(|record| record.agent).collect();
+        return Ok(report);
+    }
+
+    let not_pruned = "the pruned history cannot be updated, so nothing was pruned";
+    let mut history = HistoryUpdate::open(&run_dir, now).context(not_pruned)?;
+    report.history_set_aside = history.set_aside().cloned();
+    history.add(prunable.iter().map(|record| history_entry(record, now)));
+    history.save().context(not_pruned)?;
+    let mut kept = Vec::new();
+    for record in prunable {
+        let agent = record.agent.clone();
         if let Some(pid) = record.sidecar_pid() {
             sidecar::terminate(pid, &agent);
         }
-        if let Err(error) = record.files.remove_all() {
-            report.skipped.push(skip(format!("{error:#}")));
-            continue;
+        match record.files.remove_all() {
+            Ok(_) => report.pruned.push(agent),
+            Err(error) => {
+                history.retract(&agent);
+                kept.push(SkippedAgent {
+                    agent,
+                    reason: format!("{error:#}"),
+                });
+            }
         }
-        let metadata = record.metadata.as_ref();
-        history.push(PrunedAgent {
-            agent: agent.clone(),
-            runtime: metadata.map(|metadata| metadata.runtime.clone()),
-            command: metadata
-                .map(|metadata| metadata.command.clone())
-                .unwrap_or_default(),
-            session: record.session(),
-            pane_pid: record.pane_pid(),
-            started_at: metadata.map(|metadata| metadata.started_at),
-            last_beat_at: record.heartbeat.as_ref().map(|heartbeat| heartbeat.beat_at),
-            final_status: record.status.to_string(),
-            pruned_at: now,
-        });
-        report.pruned.push(agent);
     }
-    append_history(&run_dir, &history)?;
+    if !kept.is_empty() {
+        if let Err(error) = history.save() {
+            for skipped in &mut kept {
+                skipped.reason.push_str(&format!(
+                    "; {} still lists it as pruned ({error:#})",
+                    history_path(&run_dir).display()
+                ));
+            }
+        }
+        report.skipped.extend(kept);
+    }
     Ok(report)
+}
+
+/// The history entry of an agent pruned at `now`.
+fn history_entry(record: &AgentRecord, now: u64) -> PrunedAgent {
+    let metadata = record.metadata.as_ref();
+    PrunedAgent {
+        agent: record.agent.clone(),
+        runtime: metadata.map(|metadata| metadata.runtime.clone()),
+        command: metadata
+            .map(|metadata| metadata.command.clone())
+            .unwrap_or_default(),
+        session: record.session(),
+        pane_pid: record.pane_pid(),
+        started_at: metadata.map(|metadata| metadata.started_at),
+        last_beat_at: record.heartbeat.as_ref().map(|heartbeat| heartbeat.beat_at),
+        final_status: record.status.to_string(),
+        pruned_at: now,
+    }
 }
 
 /// Runs the command.
@@ -147,6 +184,16 @@ pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
         dry_run: invocation.flag("dry_run"),
     };
     let report = prune(context, &options)?;
+    if let Some(set_aside) = &report.history_set_aside {
+        warn(
+            context,
+            &format!(
+                "{}; moved it to {} and started a new history",
+                set_aside.problem,
+                set_aside.moved_to.display()
+            ),
+        );
+    }
     for skipped in &report.skipped {
         warn(
             context,

@@ -103,6 +103,9 @@ pub struct PsReport {
     pub run_dir: PathBuf,
     /// One entry per agent, sorted by name; pruned ones last with `--all`.
     pub agents: Vec<AgentRow>,
+    /// Files of the run directory (not of one agent) that could not be read: with
+    /// `--all`, an invalid pruned history.
+    pub problems: Vec<String>,
 }
 
 /// Reads every agent (and with `all`, the pruned history).
@@ -115,31 +118,41 @@ pub fn list_agents(context: &Context<'_>, options: &PsOptions) -> Result<PsRepor
         .into_iter()
         .map(|record| row_from_record(record, now))
         .collect();
-    if options.all {
-        agents.extend(read_history(&run_dir)?.into_iter().map(|pruned| AgentRow {
-            agent: pruned.agent,
-            runtime: pruned.runtime,
-            command: pruned.command,
-            cwd: None,
-            session: pruned.session,
-            pid: pruned.pane_pid,
-            pid_exists: false,
-            status: Status::Pruned,
-            interval: None,
-            last_beat_at: pruned.last_beat_at,
-            last_beat_age_seconds: pruned.last_beat_at.map(|at| now.saturating_sub(at)),
-            started_at: pruned.started_at,
-            uptime_seconds: None,
-            stopped_at: None,
-            pruned_at: Some(pruned.pruned_at),
-            activity: None,
-            problems: Vec::new(),
-        }));
-    }
+    let mut problems = Vec::new();
+    let history = if options.all {
+        read_history(&run_dir).unwrap_or_else(|error| {
+            problems.push(format!(
+                "{error:#}; until then pruned agents are not listed"
+            ));
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
+    agents.extend(history.into_iter().map(|pruned| AgentRow {
+        agent: pruned.agent,
+        runtime: pruned.runtime,
+        command: pruned.command,
+        cwd: None,
+        session: pruned.session,
+        pid: pruned.pane_pid,
+        pid_exists: false,
+        status: Status::Pruned,
+        interval: None,
+        last_beat_at: pruned.last_beat_at,
+        last_beat_age_seconds: pruned.last_beat_at.map(|at| now.saturating_sub(at)),
+        started_at: pruned.started_at,
+        uptime_seconds: None,
+        stopped_at: None,
+        pruned_at: Some(pruned.pruned_at),
+        activity: None,
+        problems: Vec::new(),
+    }));
     Ok(PsReport {
         now,
         run_dir,
         agents,
+        problems,
     })
 }
 
@@ -247,6 +260,9 @@ pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
         all: invocation.flag("all"),
     };
     let report = list_agents(context, &options)?;
+    for problem in &report.problems {
+        warn(context, problem);
+    }
     for row in &report.agents {
         for problem in &row.problems {
             warn(context, &format!("agent `{}`: {problem}", row.agent));

@@ -16,7 +16,7 @@ use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
 use nix::sys::signal::Signal;
 use serde::Serialize;
 
-use super::{load_agent, progress, tmux_for, warn};
+use super::{load_agent, progress, tmux_example, tmux_for, warn};
 use crate::agent::write_metadata;
 use crate::process::{
     now_unix, poll_until, process_running, send_signal, started_with_environment,
@@ -32,7 +32,7 @@ const POLL_STEP: Duration = Duration::from_millis(100);
 
 /// The command's declaration.
 pub fn spec() -> CommandSpec {
-    CommandSpec::new("stop", "Ask an agent to exit, then remove its tmux session")
+    let mut spec = CommandSpec::new("stop", "Ask an agent to exit, then remove its tmux session")
         .long_about(
             "Ask the agent's runtime to exit (Ctrl-C twice, then wait up to --timeout \
              seconds), then kill its tmux session and its heartbeat sidecar, and mark it \
@@ -55,9 +55,12 @@ pub fn spec() -> CommandSpec {
             .short('t')
             .value_name("SECONDS")
             .default_value("10"),
-        )
-        .example("fleet stop reviewer", "Stop agent `reviewer` politely")
-        .example("fleet stop reviewer --force", "Stop it now")
+        );
+    spec.examples = vec![
+        tmux_example("fleet stop reviewer", "Stop agent `reviewer` politely"),
+        tmux_example("fleet stop reviewer --force", "Stop it now"),
+    ];
+    spec
 }
 
 /// What the command needs, decoded from the invocation.

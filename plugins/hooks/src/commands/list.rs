@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use mosaic_plugin_api::anyhow::Result;
-use mosaic_plugin_api::sdk::config;
 use mosaic_plugin_api::sdk::output::Table;
 use mosaic_plugin_api::{CommandSpec, Context, Example, Invocation};
 use serde::Serialize;
@@ -24,7 +23,10 @@ pub fn spec() -> CommandSpec {
              Claude Code runs. The DRIFT column says where settings.json no longer matches \
              Mosaic's record (an entry removed or edited by hand, a moved mosaic binary); \
              `mosaic config hooks install` repairs it. Mosaic entries in settings.json that \
-             the record does not know are listed as `unrecorded`.",
+             the record does not know are listed as `unrecorded`. Problems in the Bash \
+             guard's configuration (hooks.bash_guard in config.json, e.g. an extra rule \
+             whose pattern is not a valid regular expression) are reported as warnings \
+             naming the file (`warnings` with --json).",
         )
         .alias("ls");
     spec.examples = vec![
@@ -118,16 +120,7 @@ pub fn list(paths: &ClaudePaths, binary: Option<&Path>, config_dir: &Path) -> Re
             drift: vec!["in settings.json, but not in hooks-config.json".to_string()],
         });
     }
-    let warnings = match config::load(config_dir) {
-        Ok(value) => GuardSettings::from_config(&value)
-            .1
-            .into_iter()
-            .map(|warning| format!("config.json: {warning}"))
-            .collect(),
-        Err(error) => vec![format!(
-            "{error:#}; until it is fixed the Bash guard uses its built-in rules only"
-        )],
-    };
+    let (_, warnings) = GuardSettings::load(config_dir);
     Ok(Listing {
         installed: records.is_some(),
         settings: paths.settings.clone(),
@@ -273,5 +266,13 @@ mod tests {
         assert!(!listing.installed);
         assert_eq!(listing.hooks[0].state, "unrecorded");
         assert_eq!(listing.warnings.len(), 1, "{listing:?}");
+        let warning = &listing.warnings[0];
+        let config_file = dir.path().join("config.json");
+        assert!(
+            warning.starts_with(&format!("{}: ", config_file.display())),
+            "{warning}"
+        );
+        assert!(warning.contains("extra_rules[0]"), "{warning}");
+        assert!(warning.contains("invalid pattern `(`"), "{warning}");
     }
 }

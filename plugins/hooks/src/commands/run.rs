@@ -19,7 +19,6 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mosaic_plugin_api::anyhow::{Context as _, Result};
-use mosaic_plugin_api::sdk::config;
 use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
 
 use crate::activity;
@@ -67,7 +66,8 @@ pub struct HookOutcome {
     pub stdout: String,
     /// Problems on Mosaic's side (the hook still succeeds).
     pub problems: Vec<String>,
-    /// The line written to the audit log.
+    /// The audit entry; the log holds it with credentials masked
+    /// ([`AuditEntry::redacted`]).
     pub audit: AuditEntry,
 }
 
@@ -160,23 +160,9 @@ pub fn handle_hook(environment: &HookEnvironment, hook: &str, input_text: &str) 
 
 /// The guard's settings from config.json; on a broken file, the built-in rules.
 fn guard_settings(environment: &HookEnvironment, problems: &mut Vec<String>) -> GuardSettings {
-    match config::load(&environment.config_dir) {
-        Ok(value) => {
-            let (settings, warnings) = GuardSettings::from_config(&value);
-            problems.extend(
-                warnings
-                    .into_iter()
-                    .map(|warning| format!("config.json: {warning}")),
-            );
-            settings
-        }
-        Err(error) => {
-            problems.push(format!(
-                "{error:#}; the Bash guard uses its built-in rules until it is fixed"
-            ));
-            GuardSettings::default()
-        }
-    }
+    let (settings, warnings) = GuardSettings::load(&environment.config_dir);
+    problems.extend(warnings);
+    settings
 }
 
 /// Runs the command.
@@ -277,6 +263,22 @@ mod tests {
             .unwrap();
         assert_eq!(activity.last_event, "PreToolUse");
         assert_eq!(activity.last_event_at, 1_000);
+    }
+
+    #[test]
+    fn the_audit_log_keeps_commands_without_their_credentials() {
+        let root = tempfile::tempdir().unwrap();
+        let command = "API_TOKEN=tok1 git push https://ada:pw2@example.com/r.git";
+        handle_hook(
+            &environment(root.path(), Some("a1")),
+            BASH_GUARD,
+            &bash(command),
+        );
+        let lines = audit_lines(root.path());
+        assert_eq!(
+            lines[0]["command"],
+            "API_TOKEN=*** git push https://ada:***@example.com/r.git"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod shell;
 
 use std::path::{Path, PathBuf};
 
+use mosaic_plugin_api::sdk::config;
 use regex_lite::Regex;
 use serde_json::Value;
 
@@ -95,6 +96,29 @@ pub struct ExtraRule {
 }
 
 impl GuardSettings {
+    /// Reads the guard's settings from `config.json` in `config_dir`. Each problem
+    /// found is a warning naming the file; with a file that is not valid JSON, the
+    /// built-in rules alone.
+    pub fn load(config_dir: &Path) -> (GuardSettings, Vec<String>) {
+        match config::load(config_dir) {
+            Ok(value) => {
+                let (settings, warnings) = Self::from_config(&value);
+                let path = config::config_path(config_dir);
+                let warnings = warnings
+                    .into_iter()
+                    .map(|warning| format!("{}: {warning}", path.display()))
+                    .collect();
+                (settings, warnings)
+            }
+            Err(error) => (
+                GuardSettings::default(),
+                vec![format!(
+                    "{error:#}; until it is fixed the Bash guard uses its built-in rules only"
+                )],
+            ),
+        }
+    }
+
     /// Reads `hooks.bash_guard` from the whole `config.json` value. Parts that are
     /// wrong are skipped (their default used) and described in the warnings, so a
     /// typo in the configuration never switches the whole guard off.
@@ -147,7 +171,10 @@ impl GuardSettings {
                     match extra_rule(rule) {
                         Ok(rule) => settings.extra_rules.push(rule),
                         Err(problem) => warnings.push(format!(
-                            "hooks.bash_guard.extra_rules[{index}] {problem}; rule skipped"
+                            "hooks.bash_guard.extra_rules[{index}] {problem}; this rule is not \
+                             enforced until it is fixed (the built-in rules are): correct or \
+                             remove it with `mosaic config set hooks.bash_guard.extra_rules \
+                             '[…]'`"
                         )),
                     }
                 }
@@ -932,5 +959,37 @@ mod tests {
         assert!(check("rm -rf /", &settings, &situation()).is_some());
         let (_, warnings) = GuardSettings::from_config(&json!({"hooks": {"bash_guard": []}}));
         assert_eq!(warnings.len(), 1);
+    }
+
+    #[test]
+    fn loading_names_the_file_the_pattern_and_the_regex_error() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = config::config_path(directory.path());
+        std::fs::write(
+            &path,
+            r#"{"hooks": {"bash_guard": {"extra_rules": [{"pattern": "(unclosed"}]}}}"#,
+        )
+        .unwrap();
+        let (settings, warnings) = GuardSettings::load(directory.path());
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let warning = &warnings[0];
+        assert!(
+            warning.starts_with(&format!(
+                "{}: hooks.bash_guard.extra_rules[0]",
+                path.display()
+            )),
+            "{warning}"
+        );
+        assert!(warning.contains("`(unclosed`"), "{warning}");
+        assert!(warning.contains("without closing ')'"), "{warning}");
+        assert!(warning.contains("not enforced"), "{warning}");
+        assert!(settings.extra_rules.is_empty());
+        assert!(check("rm -rf /", &settings, &situation()).is_some());
+
+        std::fs::write(&path, "{ broken").unwrap();
+        let (settings, warnings) = GuardSettings::load(directory.path());
+        assert!(warnings[0].contains("config.json:1:3"), "{warnings:?}");
+        assert!(warnings[0].contains("built-in rules only"), "{warnings:?}");
+        assert!(check("rm -rf /", &settings, &situation()).is_some());
     }
 }
