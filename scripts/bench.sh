@@ -451,6 +451,9 @@ team_bench() {
     mkdir -p "$team"
     local as_server=()
     if [[ $EUID -eq 0 ]]; then
+        # The servers run as nobody, who must be able to pass through the 0700 work
+        # dir (search only: it still cannot list or read it).
+        chmod o+x "$work"
         chown nobody "$team"
         as_server=(runuser -u nobody --)
     fi

@@ -101,10 +101,11 @@ fn a_seven_character_password_is_refused() {
 
 #[test]
 fn an_unknown_tier_is_refused() {
+    // A flag value outside the possible ones is a usage error, caught by the parser.
     assert_refused(
         &["--tier", "cluster"],
         ADMIN,
-        "--tier: unknown tier `cluster`",
+        "invalid value 'cluster' for '--tier <TIER>'",
     );
 }
 

@@ -48,7 +48,8 @@ pub fn spec() -> CommandSpec {
         )
         .arg(
             ArgSpec::option("tier", "Storage tier [env: MOSAIC_STORAGE_TIER] (default local)")
-                .value_name("TIER"),
+                .value_name("TIER")
+                .possible_values(&["local", "team"]),
         )
         .arg(
             ArgSpec::option("port", "TCP port [env: MOSAIC_GATEWAY_PORT] (default 14242)")

@@ -13,6 +13,11 @@ pub fn spec() -> CommandSpec {
         "restart",
         "Restart the gateway and wait until it is healthy",
     )
+    .long_about(
+        "Stop and start the gateway, e.g. after `mosaic config set gateway.…`, and \
+             wait until GET /health answers.",
+    )
+    .example("gateway restart", "Apply changed settings")
 }
 
 /// Runs the command.

@@ -14,6 +14,12 @@ pub fn spec() -> CommandSpec {
         "start",
         "Start the installed gateway and wait until it is healthy",
     )
+    .long_about(
+        "Start the installed gateway with its service manager (systemd user unit, \
+             launchd agent, or the built-in supervisor) and wait, with a spinner, until \
+             GET /health answers. Does nothing if it is already running.",
+    )
+    .example("gateway start", "Start it and wait until it is healthy")
 }
 
 /// Runs the command.

@@ -11,6 +11,11 @@ use crate::service;
 /// The command's declaration.
 pub fn spec() -> CommandSpec {
     CommandSpec::new("stop", "Stop the gateway (in-flight requests finish first)")
+        .long_about(
+            "Stop the gateway through its service manager: SIGTERM, in-flight requests \
+             finish, storage is closed cleanly. Data and configuration are kept.",
+        )
+        .example("gateway stop", "Stop the daemon")
 }
 
 /// Runs the command.
