@@ -326,6 +326,52 @@ fleet_status=$?
 set -e
 [[ $hooks_status -eq 0 && $fleet_status -eq 0 ]] || report_status=1
 
+# Shared by the gateway sections: a session token for the bench admin, and the
+# Python that reads wrk's output and prints a targets table.
+gateway_login() {
+    python3 - "$@" <<'PYTHON'
+import json, sys, urllib.request
+port, email, password = sys.argv[1:]
+request = urllib.request.Request(
+    f"http://127.0.0.1:{port}/api/auth/login",
+    data=json.dumps({"email": email, "password": password}).encode(),
+    headers={"Content-Type": "application/json"},
+)
+print(json.load(urllib.request.urlopen(request, timeout=10))["token"])
+PYTHON
+}
+
+cat >"$work/bench_report.py" <<'PYTHON'
+"""Reading wrk's --latency output and printing a targets table (scripts/bench.sh)."""
+import re
+
+
+def wrk_result(path):
+    """(requests per second, p99 in ms, non-2xx responses) of one wrk run."""
+    text = open(path).read()
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", text).groups()
+    p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return rate, p99_ms, int(errors.group(1)) if errors else 0
+
+
+def print_targets(title, label, rows):
+    """Prints rows of (measure, value, target, ok); returns 1 if any missed."""
+    print()
+    print(f"### {title}")
+    print()
+    print("| measure | value | target | result |")
+    print("|:---|---:|---:|:---|")
+    failed = 0
+    for name, value, target, ok in rows:
+        failed += not ok
+        print(f"| {name} | {value} | {target} | {'PASS' if ok else 'FAIL'} |")
+    print()
+    print(f"{label} targets: {len(rows) - failed} PASS, {failed} FAIL")
+    return 1 if failed else 0
+PYTHON
+
 # ---------------------------------------------------------------------------
 # Gateway (issue 5): load on loopback, idle memory, install-to-healthy time
 # ---------------------------------------------------------------------------
@@ -360,17 +406,7 @@ gateway_bench() {
     local status=0
     local pid token
     pid="$(cat "$XDG_CONFIG_HOME/mosaic/run/gateway/gateway.pid")"
-    token="$(python3 - "$port" "$email" "$password" <<'PYTHON'
-import json, sys, urllib.request
-port, email, password = sys.argv[1:]
-request = urllib.request.Request(
-    f"http://127.0.0.1:{port}/api/auth/login",
-    data=json.dumps({"email": email, "password": password}).encode(),
-    headers={"Content-Type": "application/json"},
-)
-print(json.load(urllib.request.urlopen(request, timeout=10))["token"])
-PYTHON
-)" || status=1
+    token="$(gateway_login "$port" "$email" "$password")" || status=1
     sleep 2
     local idle_rss_kb
     idle_rss_kb="$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")"
@@ -381,17 +417,13 @@ PYTHON
         "http://127.0.0.1:$port/api/auth/me" >"$results_dir/gateway-me.txt" || status=1
     "$mosaic" gateway uninstall --purge >&2 || status=1
     cat "$results_dir/gateway-health.txt" "$results_dir/gateway-me.txt" >&2
-    python3 - "$results_dir" "$started" "$finished" "$idle_rss_kb" <<'PYTHON' || status=1
-import re, sys
+    PYTHONPATH="$work" python3 - "$results_dir" "$started" "$finished" "$idle_rss_kb" <<'PYTHON' || status=1
+import sys
+from bench_report import print_targets, wrk_result
 results, started, finished, rss_kb = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 
 def wrk(name):
-    text = open(f"{results}/gateway-{name}.txt").read()
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", text).groups()
-    p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    return rate, p99_ms, int(errors.group(1)) if errors else 0
+    return wrk_result(f"{results}/gateway-{name}.txt")
 
 health, me = wrk("health"), wrk("me")
 install_s = finished - started
@@ -402,18 +434,7 @@ rows = [
     ("idle RSS after a login", f"{rss_kb / 1024:.1f} MB", "<= 20 MB", rss_kb <= 20 * 1024),
     ("headless install to healthy", f"{install_s:.2f} s", "< 2 s", install_s < 2),
 ]
-print()
-print("### Gateway")
-print()
-print("| measure | value | target | result |")
-print("|:---|---:|---:|:---|")
-failed = 0
-for name, value, target, ok in rows:
-    failed += not ok
-    print(f"| {name} | {value} | {target} | {'PASS' if ok else 'FAIL'} |")
-print()
-print(f"gateway targets: {len(rows) - failed} PASS, {failed} FAIL")
-sys.exit(1 if failed else 0)
+sys.exit(print_targets("Gateway", "gateway", rows))
 PYTHON
     return "$status"
 }
@@ -506,17 +527,7 @@ team_bench() {
     done
     local token=""
     if [[ $status -eq 0 ]]; then
-        token="$(python3 - "$port_a" "$email" "$password" <<'PYTHON'
-import json, sys, urllib.request
-port, email, password = sys.argv[1:]
-request = urllib.request.Request(
-    f"http://127.0.0.1:{port}/api/auth/login",
-    data=json.dumps({"email": email, "password": password}).encode(),
-    headers={"Content-Type": "application/json"},
-)
-print(json.load(urllib.request.urlopen(request, timeout=10))["token"])
-PYTHON
-)" || status=1
+        token="$(gateway_login "$port_a" "$email" "$password")" || status=1
     fi
     if [[ $status -eq 0 ]]; then
         # The session was issued by A; B has never seen it before the run.
@@ -532,17 +543,13 @@ PYTHON
     team_cleanup
     [[ $status -eq 0 ]] || return 1
     cat "$results_dir/team-me-a.txt" "$results_dir/team-me-b.txt" >&2
-    python3 - "$results_dir" <<'PYTHON'
-import re, sys
+    PYTHONPATH="$work" python3 - "$results_dir" <<'PYTHON'
+import sys
+from bench_report import print_targets, wrk_result
 results = sys.argv[1]
 
 def wrk(name):
-    text = open(f"{results}/team-me-{name}.txt").read()
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", text).groups()
-    p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    return rate, p99_ms, int(errors.group(1)) if errors else 0
+    return wrk_result(f"{results}/team-me-{name}.txt")
 
 a, b = wrk("a"), wrk("b")
 total = a[0] + b[0]
@@ -551,18 +558,7 @@ rows = [
     ("GET /api/auth/me req/s, both replicas", f"{total:,.0f} ({a[0]:,.0f} + {b[0]:,.0f})", ">= 15,000", total >= 15000 and a[2] == 0 and b[2] == 0),
     ("GET /api/auth/me p99 (worse replica)", f"{p99:.2f} ms ({a[1]:.2f} / {b[1]:.2f})", "< 10 ms", p99 < 10),
 ]
-print()
-print("### Gateway team tier (two replicas)")
-print()
-print("| measure | value | target | result |")
-print("|:---|---:|---:|:---|")
-failed = 0
-for name, value, target, ok in rows:
-    failed += not ok
-    print(f"| {name} | {value} | {target} | {'PASS' if ok else 'FAIL'} |")
-print()
-print(f"team-tier targets: {len(rows) - failed} PASS, {failed} FAIL")
-sys.exit(1 if failed else 0)
+sys.exit(print_targets("Gateway team tier (two replicas)", "team-tier", rows))
 PYTHON
 }
 

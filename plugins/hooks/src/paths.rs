@@ -44,35 +44,12 @@ impl ClaudePaths {
 mod tests {
     use super::*;
 
-    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |key| {
-            pairs
-                .iter()
-                .find(|(name, _)| *name == key)
-                .map(|(_, value)| value.to_string())
-        }
-    }
-
+    // How the Claude home is found is tested in the SDK (`sdk::claude`); here only
+    // the files inside it.
     #[test]
-    fn claude_home_wins_over_home() {
-        let paths =
-            ClaudePaths::from_env(lookup(&[("HOME", "/h"), ("CLAUDE_HOME", "/c")])).unwrap();
+    fn the_files_live_in_the_claude_home() {
+        let paths = ClaudePaths::new(Path::new("/c"));
         assert_eq!(paths.settings, PathBuf::from("/c/settings.json"));
         assert_eq!(paths.hooks_config, PathBuf::from("/c/hooks-config.json"));
-    }
-
-    #[test]
-    fn falls_back_to_home_and_expands_tilde() {
-        let paths = ClaudePaths::from_env(lookup(&[("HOME", "/h"), ("CLAUDE_HOME", "")])).unwrap();
-        assert_eq!(paths.claude_home, PathBuf::from("/h/.claude"));
-        let paths =
-            ClaudePaths::from_env(lookup(&[("HOME", "/h"), ("CLAUDE_HOME", "~/cc")])).unwrap();
-        assert_eq!(paths.claude_home, PathBuf::from("/h/cc"));
-    }
-
-    #[test]
-    fn neither_variable_is_an_error_that_says_what_to_set() {
-        let error = ClaudePaths::from_env(lookup(&[])).unwrap_err().to_string();
-        assert!(error.contains("set CLAUDE_HOME"), "{error}");
     }
 }
