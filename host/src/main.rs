@@ -22,5 +22,20 @@ mod tree;
 mod trust;
 
 fn main() {
+    restore_default_sigpipe();
     std::process::exit(app::main());
+}
+
+/// Rust ignores SIGPIPE, so `mosaic plugins list | head -1` would make every
+/// `println!` (the host's and the plugins') panic on the closed pipe. Like other
+/// command-line tools, mosaic lets SIGPIPE end the process quietly instead. The
+/// gateway daemon, a server, sets it back to "ignore" for itself.
+fn restore_default_sigpipe() {
+    // SAFETY: sets a signal disposition to its default; no handler code runs.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        )
+    };
 }

@@ -124,3 +124,45 @@ fn quiet_hides_plugin_problem_warnings() {
     assert_eq!(quiet.stdout, "Hello, world!\n");
     assert_eq!(quiet.stderr, "");
 }
+
+#[test]
+fn a_closed_pipe_ends_mosaic_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    // `mosaic config show | head -c 1` over a config whose table (~200 KB) is more
+    // than a pipe holds, so mosaic is still writing when the reader goes away.
+    let sandbox = Sandbox::with_plugins(&[]);
+    fs::create_dir_all(sandbox.config_dir()).unwrap();
+    let keys: serde_json::Map<String, serde_json::Value> = (0..4000)
+        .map(|index| (format!("key_{index}"), serde_json::json!("some value")))
+        .collect();
+    fs::write(
+        sandbox.config_dir().join("config.json"),
+        serde_json::json!({ "section": keys }).to_string(),
+    )
+    .unwrap();
+    let mut child = sandbox
+        .command(["config", "show"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run mosaic");
+    let mut first = [0u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        status.signal(),
+        Some(nix::sys::signal::Signal::SIGPIPE as i32),
+        "{status:?}: {stderr}"
+    );
+}

@@ -62,8 +62,22 @@ fn limit_allocator_retention() {
     }
 }
 
+/// The `mosaic` host restores SIGPIPE's default (die quietly when a pipe reader
+/// goes away, like any command-line tool). A server must not die because a peer
+/// closed a connection, so the daemon ignores it and gets EPIPE errors instead.
+fn ignore_broken_pipes() {
+    // SAFETY: sets a signal disposition to "ignore"; no handler code runs.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigIgn,
+        )
+    };
+}
+
 /// Runs the daemon until a shutdown signal; returns the exit code.
 pub fn run(layout: &Layout, settings: &Settings, verbosity: i8, ansi: bool) -> Result<i32> {
+    ignore_broken_pipes();
     limit_allocator_retention();
     let dispatch = log_dispatch(verbosity, ansi);
     let _main_thread_log = dispatcher::set_default(&dispatch);
