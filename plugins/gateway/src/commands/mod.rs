@@ -46,6 +46,12 @@ pub fn spec() -> CommandSpec {
              installs it as a service (systemd user unit, launchd agent, or the built-in \
              supervisor), starts it and creates the first admin.",
     )
+    .example(
+        "gateway install",
+        "Configure, install and start it (asks what it needs)",
+    )
+    .example("gateway status", "Is it running and healthy?")
+    .example("gateway logs -f", "Follow the daemon's log")
     .subcommand(install::spec())
     .subcommand(status::spec())
     .subcommand(start::spec())

@@ -19,6 +19,18 @@ pub fn spec() -> CommandSpec {
              <config dir>/hooks/audit.jsonl.",
         )
         .mount(Mount::Config)
+        .example(
+            "config hooks install",
+            "Install Mosaic's hooks into Claude Code's settings",
+        )
+        .example(
+            "config hooks list",
+            "Show every hook and whether it is enabled",
+        )
+        .example(
+            "config hooks disable PostToolUse",
+            "Turn one event's hooks off (reversible)",
+        )
         .subcommand(install::spec())
         .subcommand(list::spec())
         .subcommand(enable::spec())
