@@ -91,17 +91,22 @@ fn claude_code_launched_by_the_fleet_reports_its_activity() {
             .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
             .is_some_and(|activity| activity["last_tool"] == "Bash")
     });
-    assert_eq!(
-        std::fs::read_to_string(&marker).unwrap().trim(),
-        "from-the-fleet",
-        "claude ran the scripted command in the agent's cwd"
-    );
     assert!(
         stand_in
             .requests()
             .iter()
             .any(|request| request.method == "POST" && request.path.starts_with("/v1/messages")),
         "claude did not talk to the stand-in"
+    );
+    // The hooks record the tool use as it happens; Claude Code reports the result to
+    // the API in its next request, a moment later.
+    wait_until("Claude Code to send the tool's result", || {
+        stand_in.tool_results().contains_key(&tool_use_id(0))
+    });
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap().trim(),
+        "from-the-fleet",
+        "claude ran the scripted command in the agent's cwd"
     );
     let results = stand_in.tool_results();
     let (output, is_error) = &results[&tool_use_id(0)];

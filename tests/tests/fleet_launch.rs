@@ -236,6 +236,17 @@ fn a_command_that_exits_at_once_is_reported_and_shown_dead() {
     );
     assert!(!fleet.has_session("mosaic-quick"));
     assert_eq!(fleet.row("quick")["status"], "dead");
+
+    // Long enough for the sidecar's first beat, short enough to count as exiting at
+    // once: the stray beat must not make ps call it alive.
+    let run = fleet.run(&["fleet", "launch", "brief", "--detach", "--", "sleep", "0.3"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("agent `brief` exited at once"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fleet.row("brief")["status"], "dead");
 }
 
 #[test]

@@ -32,6 +32,8 @@ const PANE_PID_RETRY_DELAY: Duration = Duration::from_millis(50);
 const SETTLE_TIME: Duration = Duration::from_millis(500);
 /// How long the launch waits for the sidecar's first beat.
 const FIRST_BEAT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long launch waits for the sidecar of an agent that exited at once to end.
+const SIDECAR_EXIT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The command's declaration.
 pub fn spec() -> CommandSpec {
@@ -236,6 +238,7 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
     if poll_until(SETTLE_TIME, PANE_PID_RETRY_DELAY, || {
         !process_running(pane_pid)
     }) {
+        forget_early_beat(agent, &metadata, &files);
         bail!(exited_at_once(agent, &metadata));
     }
     if metadata.sidecar_pid.is_some()
@@ -343,6 +346,19 @@ fn start_sidecar(
             path: path.as_deref(),
         },
     )
+}
+
+/// The sidecar may have written a first beat before the agent's process ended; that
+/// beat would make `fleet ps` call the agent alive for two intervals, against what
+/// launch just reported. End the sidecar (bounded wait) and remove the beat.
+fn forget_early_beat(agent: &str, metadata: &AgentMetadata, files: &AgentFiles) {
+    if let Some(sidecar_pid) = metadata.sidecar_pid {
+        sidecar::terminate(sidecar_pid, agent);
+        poll_until(SIDECAR_EXIT_TIMEOUT, PANE_PID_RETRY_DELAY, || {
+            !process_running(sidecar_pid)
+        });
+    }
+    let _ = std::fs::remove_file(&files.heartbeat);
 }
 
 fn exited_at_once(agent: &str, metadata: &AgentMetadata) -> String {
