@@ -538,26 +538,9 @@ pub fn validate_service_url(text: &str, schemes: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// The URL with any password replaced by `***` (for messages and status).
-pub fn redact_url(text: &str) -> String {
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return text.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) => {
-            let user = user_info.split(':').next().unwrap_or_default();
-            let masked = if user_info.contains(':') {
-                format!("{user}:***")
-            } else {
-                user.to_string()
-            };
-            format!("{scheme}://{masked}@{host}{tail}")
-        }
-        None => text.to_string(),
-    }
-}
+/// `postgres://user:***@host/db`: a URL with its password masked, for messages and
+/// `status` (the SDK's rule, shared with the host and the hooks audit log).
+pub use mosaic_plugin_api::sdk::redact::redact_url_credentials as redact_url;
 
 /// An email address: something, `@`, a domain with a dot; no spaces.
 pub fn validate_email(text: &str) -> Result<String> {
