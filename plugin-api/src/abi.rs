@@ -2,10 +2,17 @@
 //!
 //! Everything that crosses the dynamic-library boundary is defined here and nowhere
 //! else: the root module every plugin exports ([`PluginMod`]), the context the host
-//! hands to each call ([`HostContext`]) and the failure value of a run
-//! ([`RunFailure`]). All of it is `#[repr(C)]` and checked by `abi_stable` when a
-//! library is loaded. Richer data (manifests, invocations) crosses as JSON strings so
-//! it can grow with `#[serde(default)]` instead of layout changes.
+//! hands to each call ([`HostContext`]), the table of host services behind it
+//! ([`HostServices`]) and the failure value of a run ([`RunFailure`]). All of it is
+//! `#[repr(C)]` and checked by `abi_stable` when a library is loaded. Richer data
+//! (manifests, invocations, the facts of a run, progress events) crosses as JSON
+//! strings so it can grow with `#[serde(default)]` instead of layout changes.
+//!
+//! Two tables can grow within a minor version: [`PluginMod`] (what a plugin offers)
+//! and [`HostServices`] (what a host offers). Both are abi_stable *prefix types*:
+//! fields are only ever appended, below the one marked `#[sabi(last_prefix_field)]`,
+//! and a reader built against a newer version sees a field the other side lacks as
+//! missing instead of reading past the end. [`HostContext`] itself never changes.
 //!
 //! This module is not for plugin authors to use directly: they implement
 //! [`crate::Plugin`] and call [`crate::export_plugin!`].
@@ -24,10 +31,10 @@ pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The root module of a plugin library.
 ///
-/// It is a *prefix type*: fields may only be appended, below the field marked
-/// `#[sabi(last_prefix_field)]`, in a later minor version of this crate. A host reading
-/// an older plugin sees the new fields as missing and must not call them; an older
-/// host ignores fields it does not know. Never reorder, remove or retype a field.
+/// A *prefix type*: fields may only be appended, below the field marked
+/// `#[sabi(last_prefix_field)]`, in a later 0.2.x version of this crate. A host
+/// reading an older plugin sees the new fields as missing and must not call them; an
+/// older host ignores fields it does not know. Never reorder, remove or retype a field.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
@@ -40,7 +47,7 @@ pub struct PluginMod {
     /// Runs one command. `invocation_json` is a [`crate::Invocation`]; the `i32` is
     /// the process exit code the host should use.
     ///
-    /// This is the last field of version 0.1; new fields go below it.
+    /// This is the last field of version 0.2.0; new fields go below it.
     #[sabi(last_prefix_field)]
     pub run:
         extern "C" fn(context: &HostContext, invocation_json: RStr<'_>) -> RResult<i32, RunFailure>,
@@ -63,7 +70,7 @@ pub struct RunFailure {
     pub message: RString,
 }
 
-/// Log levels of [`HostContext::log`], from most to least severe.
+/// Log levels of [`HostServices::log`], from most to least severe.
 pub mod log_level {
     /// An error the user should see.
     pub const ERROR: u8 = 1;
@@ -77,52 +84,55 @@ pub mod log_level {
     pub const TRACE: u8 = 5;
 }
 
-/// What the host tells a plugin about one run, and the services it offers.
-///
-/// Plain data plus `extern "C"` callbacks. The callbacks take the context back as
-/// their first argument so the host can find the state of this particular run (for
-/// example the environment overrides of an [`HostContext::invoke`] call).
+/// What the host hands a plugin for one run: which run it is, and the host's
+/// services. This struct is frozen for the whole 0.2 series; everything that may
+/// grow is behind [`HostContext::services`] (new services) or in the JSON that
+/// [`HostServices::run_info`] returns (new facts).
 #[repr(C)]
 #[derive(StableAbi)]
 pub struct HostContext {
-    /// Version of the `mosaic` host binary.
-    pub host_version: RString,
-    /// `MOSAIC_CONFIG_DIR`, else `$XDG_CONFIG_HOME/mosaic`, else `~/.config/mosaic`.
-    pub config_dir: RString,
-    /// `$XDG_DATA_HOME/mosaic`, else `~/.local/share/mosaic`.
-    pub data_dir: RString,
-    /// `$XDG_CACHE_HOME/mosaic`, else `~/.cache/mosaic`.
-    pub cache_dir: RString,
-    /// Runtime state (pid files, sockets): `MOSAIC_RUN_DIR`, else `<config_dir>/run`.
-    pub run_dir: RString,
-    /// -1 with `-q`, 0 by default, 1 with `-v`, 2 with `-vv` or more.
-    pub verbosity: i8,
-    /// Whether output may use colour (`--no-color` and `NO_COLOR` turn it off).
-    pub color: bool,
-    /// `--json`: list and status commands print one JSON document on stdout.
-    pub json: bool,
-    /// Whether stdin is a terminal.
-    pub stdin_is_tty: bool,
-    /// Whether stdout is a terminal.
-    pub stdout_is_tty: bool,
-    /// `MOSAIC_ASSUME_YES=1` (or an override of it): never prompt, take defaults.
-    pub assume_yes: bool,
     /// Opaque to plugins: lets the host find the state of this run in callbacks.
     pub handle: u64,
+    /// The services of the host. Use them through [`crate::Context`], which checks
+    /// that a service exists before calling it.
+    pub services: HostServicesRef,
+}
+
+/// The services a host offers plugins: a prefix type, so a 0.2.N host offers the
+/// fields of 0.2.0 up to 0.2.N. Every callback takes the run's [`HostContext`] back
+/// as its first argument.
+///
+/// Added after 0.2.0 (each reads as `None` from an older host): `progress` (0.2.1).
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = HostServicesRef)))]
+#[sabi(missing_field(option))]
+pub struct HostServices {
+    /// The facts of this run as JSON ([`crate::RunInfo`]): host and API versions,
+    /// directories, verbosity, colour, `--json`, terminals, assume-yes.
+    pub run_info: extern "C" fn(context: &HostContext) -> RString,
     /// Reads an environment variable, with the overrides of this run applied.
     pub env: extern "C" fn(context: &HostContext, key: RStr<'_>) -> ROption<RString>,
     /// Emits a log event through the host's one tracing subscriber.
     pub log: extern "C" fn(context: &HostContext, level: u8, target: RStr<'_>, message: RStr<'_>),
     /// Runs another `mosaic` command in this process: `argv_json` is a JSON array of
     /// the arguments after `mosaic`, `env_overrides_json` a JSON object of variables
-    /// seen by that command's [`HostContext::env`] (the process environment is not
-    /// touched). Returns the command's exit code; an `RErr` means it could not be
-    /// started at all (for example the plugin providing it is not installed).
+    /// seen by that command's `env` (the process environment is not touched).
+    /// Returns the command's exit code; an `RErr` means it could not be started at
+    /// all (for example the plugin providing it is not installed).
+    ///
+    /// This is the last field of version 0.2.0; new services go below it.
+    #[sabi(last_prefix_field)]
     pub invoke: extern "C" fn(
         context: &HostContext,
         argv_json: RStr<'_>,
         env_overrides_json: RStr<'_>,
     ) -> RResult<i32, RString>,
+    /// Since 0.2.1. Drives a progress indicator the host draws on stderr (hidden with
+    /// `-q`, `--json` or when stderr is not a terminal). `event_json` is a
+    /// [`crate::ProgressEvent`]; a `start` event returns the new indicator's id,
+    /// every other event returns 0.
+    pub progress: extern "C" fn(context: &HostContext, event_json: RStr<'_>) -> u64,
 }
 
 /// The exported symbol name `abi_stable` looks up in a library. The SDK's

@@ -8,7 +8,37 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{Map, Value};
 
-use crate::spec::{ArgKind, ArgSpec, CommandSpec, Invocation};
+use crate::spec::{
+    ArgKind, ArgSpec, CommandSpec, GlobalFlagKind, Invocation, ValueType, GLOBAL_FLAGS,
+};
+
+/// The clap arguments of [`GLOBAL_FLAGS`], global so they may appear anywhere.
+pub fn global_args() -> Vec<Arg> {
+    GLOBAL_FLAGS
+        .iter()
+        .map(|flag| {
+            let mut arg = Arg::new(flag.name)
+                .long(flag.long)
+                .global(true)
+                .help(flag.help);
+            if let Some(short) = flag.short {
+                arg = arg.short(short);
+            }
+            if let Some(value_name) = flag.value_name {
+                arg = arg.value_name(value_name);
+            }
+            arg = match flag.kind {
+                GlobalFlagKind::Count => arg.action(ArgAction::Count),
+                GlobalFlagKind::Switch => arg.action(ArgAction::SetTrue),
+                GlobalFlagKind::Values => arg.action(ArgAction::Append),
+            };
+            if flag.name == "quiet" {
+                arg = arg.conflicts_with("verbose");
+            }
+            arg
+        })
+        .collect()
+}
 
 /// Builds the clap command for a spec (recursively).
 pub fn command_from_spec(spec: &CommandSpec) -> Command {
@@ -114,6 +144,17 @@ fn arg_from_spec(spec: &ArgSpec) -> Arg {
     }
     if !spec.possible_values.is_empty() {
         arg = arg.value_parser(spec.possible_values.clone());
+    } else if spec.kind != ArgKind::Flag {
+        arg = match spec.value_type {
+            ValueType::Text => arg,
+            ValueType::Integer => arg
+                .value_parser(clap::value_parser!(i64))
+                .allow_negative_numbers(true),
+            ValueType::Unsigned => arg.value_parser(clap::value_parser!(u64)),
+            ValueType::Number => arg
+                .value_parser(clap::value_parser!(f64))
+                .allow_negative_numbers(true),
+        };
     }
     for other in &spec.conflicts_with {
         arg = arg.conflicts_with(other.clone());
@@ -125,17 +166,19 @@ fn arg_from_spec(spec: &ArgSpec) -> Arg {
 /// the command named `spec.name`), descending into the chosen subcommand.
 pub fn invocation_from_matches(spec: &CommandSpec, matches: &ArgMatches) -> Invocation {
     invocation_from_matches_with_env(spec, matches, &|_| None)
+        .expect("without overrides every value comes from clap, which checked it")
 }
 
 /// Like [`invocation_from_matches`], but an argument with an `env` variable that was
 /// not given on the command line takes its value from `env_overrides` when that has
 /// the variable. clap itself only sees the process environment; this is how the
-/// overrides of a host `invoke` reach arguments.
+/// overrides of a host `invoke` reach arguments. An override that is not a value of
+/// the argument's type is an error naming the variable.
 pub fn invocation_from_matches_with_env(
     spec: &CommandSpec,
     matches: &ArgMatches,
     env_overrides: &dyn Fn(&str) -> Option<String>,
-) -> Invocation {
+) -> Result<Invocation, String> {
     let mut command = vec![spec.name.clone()];
     let mut args = Map::new();
     let mut current_spec = spec;
@@ -149,8 +192,21 @@ pub fn invocation_from_matches_with_env(
                 if let Some(overridden) = env_overrides(variable) {
                     value = match arg.kind {
                         ArgKind::Flag => Value::Bool(crate::sdk::term::is_truthy(&overridden)),
-                        _ if arg.multiple => Value::Array(vec![Value::String(overridden)]),
-                        _ => Value::String(overridden),
+                        _ => {
+                            let typed =
+                                typed_text(arg.value_type, &overridden).ok_or_else(|| {
+                                    format!(
+                                        "{variable}={overridden}: `{}` takes {}",
+                                        arg.name,
+                                        arg.value_type.description()
+                                    )
+                                })?;
+                            if arg.multiple {
+                                Value::Array(vec![typed])
+                            } else {
+                                typed
+                            }
+                        }
                     };
                 }
             }
@@ -170,20 +226,57 @@ pub fn invocation_from_matches_with_env(
         current_spec = sub_spec;
         current_matches = sub_matches;
     }
-    Invocation { command, args }
+    Ok(Invocation { command, args })
+}
+
+/// `text` as a JSON value of `value_type`, if it is one.
+fn typed_text(value_type: ValueType, text: &str) -> Option<Value> {
+    match value_type {
+        ValueType::Text => Some(Value::from(text)),
+        ValueType::Integer => text.trim().parse::<i64>().ok().map(Value::from),
+        ValueType::Unsigned => text.trim().parse::<u64>().ok().map(Value::from),
+        ValueType::Number => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number),
+    }
+}
+
+fn many<T: Clone + Into<Value> + Send + Sync + 'static>(
+    values: Option<clap::parser::ValuesRef<'_, T>>,
+) -> Option<Vec<Value>> {
+    values.map(|values| values.cloned().map(Into::into).collect())
+}
+
+fn one_value(spec: &ArgSpec, matches: &ArgMatches) -> Option<Vec<Value>> {
+    if !spec.possible_values.is_empty() {
+        return many(matches.get_many::<String>(&spec.name));
+    }
+    match spec.value_type {
+        ValueType::Text => many(matches.get_many::<String>(&spec.name)),
+        ValueType::Integer => many(matches.get_many::<i64>(&spec.name)),
+        ValueType::Unsigned => many(matches.get_many::<u64>(&spec.name)),
+        ValueType::Number => matches.get_many::<f64>(&spec.name).map(|values| {
+            values
+                .filter_map(|value| serde_json::Number::from_f64(*value).map(Value::Number))
+                .collect()
+        }),
+    }
 }
 
 fn arg_value(spec: &ArgSpec, matches: &ArgMatches) -> Value {
-    match spec.kind {
-        ArgKind::Flag => Value::Bool(matches.get_flag(&spec.name)),
-        _ if spec.multiple || spec.trailing => match matches.get_many::<String>(&spec.name) {
-            Some(values) => Value::Array(values.map(|value| Value::from(value.as_str())).collect()),
-            None => Value::Array(Vec::new()),
-        },
-        _ => match matches.get_one::<String>(&spec.name) {
-            Some(value) => Value::String(value.clone()),
-            None => Value::Null,
-        },
+    if spec.kind == ArgKind::Flag {
+        return Value::Bool(matches.get_flag(&spec.name));
+    }
+    let values = one_value(spec, matches);
+    if spec.multiple || spec.trailing {
+        Value::Array(values.unwrap_or_default())
+    } else {
+        values
+            .and_then(|values| values.into_iter().next())
+            .unwrap_or(Value::Null)
     }
 }
 
@@ -215,9 +308,9 @@ mod tests {
             .unwrap();
         let invocation = invocation_from_matches(&spec, &matches);
         assert_eq!(invocation.command, vec!["hello"]);
-        assert_eq!(invocation.value("name"), Some("world"));
-        assert_eq!(invocation.value("greeting"), Some("Hello"));
-        assert!(invocation.flag("shout"));
+        assert_eq!(invocation.args["name"], "world");
+        assert_eq!(invocation.args["greeting"], "Hello");
+        assert_eq!(invocation.args["shout"], true);
     }
 
     #[test]
@@ -228,7 +321,7 @@ mod tests {
             .unwrap();
         let invocation = invocation_from_matches(&spec, &matches);
         assert_eq!(invocation.command, vec!["hello", "run"]);
-        assert_eq!(invocation.values("command"), vec!["ls", "-la"]);
+        assert_eq!(invocation.args["command"], serde_json::json!(["ls", "-la"]));
     }
 
     #[test]
@@ -245,5 +338,38 @@ mod tests {
             .try_get_matches_from(["x", "--tier", "nope"])
             .unwrap_err();
         assert_eq!(error.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+
+    #[test]
+    fn typed_values_are_checked_and_sent_as_numbers() {
+        let spec = CommandSpec::new("x", "")
+            .arg(ArgSpec::option("count", "").value_type(ValueType::Unsigned))
+            .arg(
+                ArgSpec::option("ids", "")
+                    .value_type(ValueType::Integer)
+                    .multiple(),
+            )
+            .arg(
+                ArgSpec::option("ratio", "")
+                    .value_type(ValueType::Number)
+                    .env("X_RATIO"),
+            );
+        let matches = command_from_spec(&spec)
+            .try_get_matches_from(["x", "--count", "3", "--ids", "-1", "--ids", "2"])
+            .unwrap();
+        let invocation = invocation_from_matches(&spec, &matches);
+        assert_eq!(invocation.args["count"], 3);
+        assert_eq!(invocation.args["ids"], serde_json::json!([-1, 2]));
+        assert_eq!(invocation.args["ratio"], Value::Null);
+        let error = command_from_spec(&spec)
+            .try_get_matches_from(["x", "--count", "many"])
+            .unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+        let bad_override =
+            invocation_from_matches_with_env(&spec, &matches, &|_| Some("lots".into()));
+        assert_eq!(
+            bad_override.unwrap_err(),
+            "X_RATIO=lots: `ratio` takes a number"
+        );
     }
 }

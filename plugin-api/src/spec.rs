@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Everything the host needs to know about a plugin without running its commands.
+///
+/// A plugin builds it with [`Manifest::new`] and the builder methods; its `commands`
+/// are filled in by the SDK from [`crate::Plugin::commands`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Short lowercase name; the library file is `libmosaic_<name>.so`.
@@ -23,7 +26,7 @@ pub struct Manifest {
     /// such as `">=0.1, <0.2"`. Checked by the host on top of the ABI check.
     #[serde(default = "any_version")]
     pub host_requirement: String,
-    /// The commands this plugin provides.
+    /// The commands this plugin provides (filled in from [`crate::Plugin::commands`]).
     #[serde(default)]
     pub commands: Vec<CommandSpec>,
     /// The `config.json` keys this plugin reads, so `mosaic config show` can print
@@ -34,6 +37,54 @@ pub struct Manifest {
 
 fn any_version() -> String {
     "*".to_string()
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Manifest {
+            name: String::new(),
+            version: String::new(),
+            description: String::new(),
+            host_requirement: any_version(),
+            commands: Vec::new(),
+            config: Vec::new(),
+        }
+    }
+}
+
+impl Manifest {
+    /// A manifest with a name and version (usually `env!("CARGO_PKG_VERSION")`),
+    /// accepting any host version.
+    pub fn new(name: &str, version: &str) -> Self {
+        Manifest {
+            name: name.to_string(),
+            version: version.to_string(),
+            ..Manifest::default()
+        }
+    }
+
+    /// Sets the one line shown by `mosaic plugins list`.
+    pub fn description(mut self, description: &str) -> Self {
+        self.description = description.to_string();
+        self
+    }
+
+    /// Sets the `mosaic` versions the plugin works with, e.g. `">=0.2.0, <0.3.0"`.
+    pub fn host_requirement(mut self, requirement: &str) -> Self {
+        self.host_requirement = requirement.to_string();
+        self
+    }
+
+    /// Declares a `config.json` key the plugin reads.
+    pub fn config_key(mut self, key: ConfigKeySpec) -> Self {
+        self.config.push(key);
+        self
+    }
+
+    /// The declared config key named `key`.
+    pub fn find_config_key(&self, key: &str) -> Option<&ConfigKeySpec> {
+        self.config.iter().find(|spec| spec.key == key)
+    }
 }
 
 /// Where a top-level command of a plugin appears in the `mosaic` command tree.
@@ -104,6 +155,31 @@ pub struct Example {
     pub expect_stdout_contains: Option<String>,
 }
 
+impl Example {
+    /// An example: the words after `mosaic` and what they do. By default the test
+    /// harness expects it to exit 0.
+    pub fn new(command: &str, description: &str) -> Self {
+        Example {
+            command: command.to_string(),
+            description: description.to_string(),
+            ..Example::default()
+        }
+    }
+
+    /// Expects `text` in the example's stdout when the test harness runs it.
+    pub fn expect_stdout_contains(mut self, text: &str) -> Self {
+        self.expect_stdout_contains = Some(text.to_string());
+        self
+    }
+
+    /// Expects this exit code when the test harness runs it (e.g. 1 for an example
+    /// that needs something the harness does not have, such as tmux).
+    pub fn expect_exit_code(mut self, code: i32) -> Self {
+        self.expect_exit_code = code;
+        self
+    }
+}
+
 /// The kind of a command argument.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -115,6 +191,35 @@ pub enum ArgKind {
     Option,
     /// `--name`, present or not.
     Flag,
+}
+
+/// What values an option or positional accepts. The host checks it while parsing
+/// (a bad value is a usage error, exit 2) and sends the value typed: a JSON number
+/// for the numeric kinds, a string otherwise.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    /// Any text (also paths).
+    #[default]
+    Text,
+    /// A whole number that may be negative (`i64`).
+    Integer,
+    /// A whole number from 0 (`u64`).
+    Unsigned,
+    /// A decimal number (`f64`).
+    Number,
+}
+
+impl ValueType {
+    /// How the value is described in errors: `an unsigned integer`, …
+    pub fn description(self) -> &'static str {
+        match self {
+            ValueType::Text => "text",
+            ValueType::Integer => "an integer",
+            ValueType::Unsigned => "an unsigned integer",
+            ValueType::Number => "a number",
+        }
+    }
 }
 
 /// One argument of a command.
@@ -161,6 +266,9 @@ pub struct ArgSpec {
     /// Names of other arguments that cannot be used together with this one.
     #[serde(default)]
     pub conflicts_with: Vec<String>,
+    /// What values it accepts (options and positionals).
+    #[serde(default)]
+    pub value_type: ValueType,
 }
 
 impl ArgSpec {
@@ -255,6 +363,18 @@ impl ArgSpec {
         self
     }
 
+    /// Accepts only values of this type (checked by the parser, sent typed).
+    pub fn value_type(mut self, value_type: ValueType) -> Self {
+        self.value_type = value_type;
+        self
+    }
+
+    /// Hides the argument from help.
+    pub fn hidden(mut self) -> Self {
+        self.hidden = true;
+        self
+    }
+
     /// The `--long` name used on the command line.
     pub fn long_name(&self) -> String {
         self.long
@@ -285,13 +405,15 @@ impl CommandSpec {
         self
     }
 
-    /// Adds an example (`command` is the words after `mosaic`).
-    pub fn example(mut self, command: &str, description: &str) -> Self {
-        self.examples.push(Example {
-            command: command.to_string(),
-            description: description.to_string(),
-            ..Example::default()
-        });
+    /// Adds an example (`command` is the words after `mosaic`) that the test harness
+    /// expects to exit 0.
+    pub fn example(self, command: &str, description: &str) -> Self {
+        self.with_example(Example::new(command, description))
+    }
+
+    /// Adds an example with expectations ([`Example::expect_stdout_contains`], …).
+    pub fn with_example(mut self, example: Example) -> Self {
+        self.examples.push(example);
         self
     }
 
@@ -348,6 +470,36 @@ pub struct ConfigKeySpec {
     pub secret: bool,
 }
 
+impl ConfigKeySpec {
+    /// A key (dotted, e.g. `todo.max_items`) and what it controls.
+    pub fn new(key: &str, description: &str) -> Self {
+        ConfigKeySpec {
+            key: key.to_string(),
+            description: description.to_string(),
+            ..ConfigKeySpec::default()
+        }
+    }
+
+    /// The value used when neither the environment nor config.json sets it.
+    pub fn default_value(mut self, value: impl Into<Value>) -> Self {
+        self.default = Some(value.into());
+        self
+    }
+
+    /// An environment variable that takes precedence over config.json.
+    pub fn env(mut self, variable: &str) -> Self {
+        self.env = Some(variable.to_string());
+        self
+    }
+
+    /// Marks the value as a secret: redacted by `config show`, refused as an argument
+    /// by `config set`.
+    pub fn secret(mut self) -> Self {
+        self.secret = true;
+        self
+    }
+}
+
 /// One call of a plugin command, after the host parsed the command line.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Invocation {
@@ -365,32 +517,83 @@ impl Invocation {
     pub fn command_line(&self) -> String {
         self.command.join(" ")
     }
-
-    /// The value of a single-valued argument, if given.
-    pub fn value(&self, name: &str) -> Option<&str> {
-        self.args.get(name).and_then(Value::as_str)
-    }
-
-    /// The values of a multi-valued argument (empty if absent).
-    pub fn values(&self, name: &str) -> Vec<String> {
-        match self.args.get(name) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|item| item.as_str().map(str::to_string))
-                .collect(),
-            Some(Value::String(single)) => vec![single.clone()],
-            _ => Vec::new(),
-        }
-    }
-
-    /// Whether a flag was given.
-    pub fn flag(&self, name: &str) -> bool {
-        self.args
-            .get(name)
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    }
 }
+
+/// How a global flag takes its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalFlagKind {
+    /// Counted: `-v`, `-vv`.
+    Count,
+    /// Present or not.
+    Switch,
+    /// Takes a value, repeatable.
+    Values,
+}
+
+/// A flag every `mosaic` command accepts, anywhere on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GlobalFlag {
+    /// Its argument name (reserved: no plugin argument may use it).
+    pub name: &'static str,
+    /// `--long` (reserved).
+    pub long: &'static str,
+    /// `-s` (reserved).
+    pub short: Option<char>,
+    /// How it takes its value.
+    pub kind: GlobalFlagKind,
+    /// Placeholder for a value.
+    pub value_name: Option<&'static str>,
+    /// Help text.
+    pub help: &'static str,
+}
+
+/// The global flags, declared once: the host's parser, its reading of argv before
+/// the tree exists, the manifest validator and the test harness all use this list.
+pub const GLOBAL_FLAGS: &[GlobalFlag] = &[
+    GlobalFlag {
+        name: "verbose",
+        long: "verbose",
+        short: Some('v'),
+        kind: GlobalFlagKind::Count,
+        value_name: None,
+        help: "More output on stderr (-vv for debug); MOSAIC_LOG=debug also works",
+    },
+    GlobalFlag {
+        name: "quiet",
+        long: "quiet",
+        short: Some('q'),
+        kind: GlobalFlagKind::Switch,
+        value_name: None,
+        help: "Only errors on stderr",
+    },
+    GlobalFlag {
+        name: "json",
+        long: "json",
+        short: None,
+        kind: GlobalFlagKind::Switch,
+        value_name: None,
+        help: "Print one JSON document on stdout (list and status commands)",
+    },
+    GlobalFlag {
+        name: "no_color",
+        long: "no-color",
+        short: None,
+        kind: GlobalFlagKind::Switch,
+        value_name: None,
+        help: "No colour (also NO_COLOR=1)",
+    },
+    GlobalFlag {
+        name: "plugin_dir",
+        long: "plugin-dir",
+        short: None,
+        kind: GlobalFlagKind::Values,
+        value_name: Some("DIR"),
+        help: "Search DIR for plugins first (repeatable)",
+    },
+];
+
+/// Flags clap adds to every command (`-h/--help`) and to the root (`-V/--version`).
+pub const CLAP_FLAGS: &[(char, &str)] = &[('h', "help"), ('V', "version")];
 
 #[cfg(test)]
 mod tests {
@@ -404,15 +607,20 @@ mod tests {
     }
 
     #[test]
-    fn invocation_accessors_read_typed_values() {
-        let invocation: Invocation = serde_json::from_str(
-            r#"{"command":["a"],"args":{"n":"x","many":["1","2"],"f":true,"none":null}}"#,
-        )
-        .unwrap();
-        assert_eq!(invocation.value("n"), Some("x"));
-        assert_eq!(invocation.values("many"), vec!["1", "2"]);
-        assert!(invocation.flag("f"));
-        assert_eq!(invocation.value("none"), None);
-        assert!(invocation.values("absent").is_empty());
+    fn builders_fill_what_authors_used_struct_literals_for() {
+        let manifest = Manifest::new("todo", "1.0.0")
+            .description("Todos")
+            .config_key(
+                ConfigKeySpec::new("todo.max_items", "Cap")
+                    .default_value(10)
+                    .env("TODO_MAX"),
+            );
+        assert_eq!(manifest.host_requirement, "*");
+        let key = manifest.find_config_key("todo.max_items").unwrap();
+        assert_eq!(key.default, Some(serde_json::json!(10)));
+        let example = Example::new("todo list", "List")
+            .expect_stdout_contains("x")
+            .expect_exit_code(1);
+        assert_eq!(example.expect_exit_code, 1);
     }
 }

@@ -32,13 +32,14 @@ impl Drop for Forwarding {
     }
 }
 
-/// Sends this library's tracing events to `host` until the guard is dropped.
-/// Nested runs (a plugin invoking itself through the host) restore the outer target.
-pub fn activate(host: &HostContext) -> Forwarding {
+/// Sends this library's tracing events at `verbosity` (-1 quiet … 2 `-vv`) to `host`
+/// until the guard is dropped. Nested runs (a plugin invoking itself through the
+/// host) restore the outer target.
+pub fn activate(host: &HostContext, verbosity: i8) -> Forwarding {
     INSTALL.call_once(|| {
         let _ = tracing::subscriber::set_global_default(HostForwarder);
     });
-    let level = match host.verbosity {
+    let level = match verbosity {
         i8::MIN..=-1 => log_level::ERROR,
         0 => log_level::WARN,
         1 => log_level::INFO,
@@ -118,7 +119,7 @@ impl Subscriber for HostForwarder {
         // SAFETY: the pointer is set by `activate` from a reference that outlives the
         // guard, and cleared (restored) when the guard drops at the end of the run.
         let host = unsafe { &*host };
-        (host.log)(
+        (host.services.log())(
             host,
             level_number(event.metadata().level()),
             RStr::from(event.metadata().target()),

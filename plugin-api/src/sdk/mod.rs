@@ -1,6 +1,7 @@
 //! The SDK: what plugins (and the host) link statically and share, so the same
 //! plumbing is written once. Nothing here crosses the ABI.
 
+pub mod account;
 pub mod activity;
 pub mod claude;
 pub mod config;

@@ -1,9 +1,12 @@
 //! The [`Plugin`] trait and the glue behind [`crate::export_plugin!`].
 //!
-//! The glue is where the ABI meets ordinary Rust: it decodes the invocation JSON,
-//! builds a [`Context`], runs the command inside `catch_unwind` (a panic must never
-//! unwind through `extern "C"`), flushes output, and turns the outcome into the
-//! ABI's `RResult`. It also forwards the plugin's `tracing` events to the host.
+//! A plugin says who it is ([`Plugin::manifest`]) and lists its commands once
+//! ([`Plugin::commands`]); the glue derives the manifest's command specs and the
+//! dispatch from that one list. It is where the ABI meets ordinary Rust: it decodes
+//! the invocation JSON, builds a [`Context`], runs the command inside `catch_unwind`
+//! (a panic must never unwind through `extern "C"`), flushes output, and turns the
+//! outcome into the ABI's `RResult`. It also forwards the plugin's `tracing` events
+//! to the host.
 
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
@@ -15,18 +18,30 @@ use abi_stable::std_types::{RResult, RStr, RString};
 use anyhow::{Context as _, Result};
 
 use crate::abi::{HostContext, PluginMod, PluginModRef, RunFailure};
+use crate::command::Commands;
 use crate::sdk::context::Context;
 use crate::sdk::log_forward;
 use crate::spec::{Invocation, Manifest};
 
 /// What a plugin implements. One value is created (with `Default`) per call.
 pub trait Plugin: Default + 'static {
-    /// The plugin's name, version, host requirement and commands.
+    /// The plugin's name, version, description, host requirement and config keys
+    /// (`Manifest::new(…)` and its builder methods). Leave `commands` empty: the SDK
+    /// fills it from [`Plugin::commands`].
     fn manifest(&self) -> Manifest;
 
-    /// Runs the command named by `invocation.command`; returns the exit code.
-    /// An `Err` is printed by the host as `error: …` (with its causes) and exits 1.
-    fn run(&self, context: &Context<'_>, invocation: &Invocation) -> Result<i32>;
+    /// Every command of the plugin, each declared once with its handler
+    /// (see [`crate::command`]).
+    fn commands(&self) -> Commands;
+}
+
+/// The manifest the host sees: [`Plugin::manifest`] with the specs of
+/// [`Plugin::commands`]. Commands an author put in `Manifest::commands` by hand are
+/// kept first, so the validator reports them as duplicates rather than losing them.
+pub fn full_manifest<P: Plugin>(plugin: &P) -> Manifest {
+    let mut manifest = plugin.manifest();
+    manifest.commands.extend(plugin.commands().specs());
+    manifest
 }
 
 thread_local! {
@@ -83,7 +98,7 @@ pub(crate) fn catch_panic<T>(body: impl FnOnce() -> T) -> Result<T, String> {
 
 #[doc(hidden)]
 pub extern "C" fn manifest_entry<P: Plugin>() -> RResult<RString, RString> {
-    let outcome = catch_panic(|| serde_json::to_string(&P::default().manifest()));
+    let outcome = catch_panic(|| serde_json::to_string(&full_manifest(&P::default())));
     match outcome {
         Ok(Ok(json)) => RResult::ROk(RString::from(json)),
         Ok(Err(error)) => RResult::RErr(RString::from(format!("cannot encode manifest: {error}"))),
@@ -98,7 +113,13 @@ pub(crate) fn run_with_context<P: Plugin>(
 ) -> Result<i32> {
     let invocation: Invocation =
         serde_json::from_str(invocation_json).context("the host sent an invalid invocation")?;
-    P::default().run(context, &invocation)
+    dispatch::<P>(context, &invocation)
+}
+
+/// Runs the command an invocation names through the plugin's command table.
+pub fn dispatch<P: Plugin>(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
+    let handler = P::default().commands().handler_for(invocation)?;
+    handler(context, invocation)
 }
 
 #[doc(hidden)]
@@ -106,8 +127,11 @@ pub extern "C" fn run_entry<P: Plugin>(
     host: &HostContext,
     invocation_json: RStr<'_>,
 ) -> RResult<i32, RunFailure> {
-    let _forwarding = log_forward::activate(host);
-    let context = Context::new(host);
+    // A panicking manifest is reported by the host when it reads the manifest; here
+    // the run goes on without config keys and fails where it needs one.
+    let config_keys = catch_panic(|| P::default().manifest().config).unwrap_or_default();
+    let context = Context::new(host, config_keys);
+    let _forwarding = log_forward::activate(host, context.verbosity());
     let outcome = catch_panic(|| run_with_context::<P>(&context, invocation_json.as_str()));
     context.flush();
     match outcome {
