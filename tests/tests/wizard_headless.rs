@@ -58,7 +58,7 @@ fn a_headless_wizard_sets_everything_up_and_can_run_again() {
     let sandbox = &gateway.sandbox;
     assert_eq!(config_value(sandbox, "fleet.default_runtime"), "claude");
     assert_eq!(config_value(sandbox, "fleet.heartbeat_interval"), "15");
-    assert_eq!(config_value(sandbox, "wizard.version"), "0.1.0");
+    assert_eq!(config_value(sandbox, "wizard.version"), "0.2.0");
     let shown = sandbox.run(["config", "show", "--json"]);
     shown.expect_code(0);
     let shown = shown.json();

@@ -6,7 +6,7 @@
 //! `<run>/<AGENT>.hb` every interval while the pane's process lives. `fleet ps`
 //! reads only those files ([`record`], [`status`]): alive while the beats are
 //! fresh, then stale, then dead. `stop`, `attach`, `logs` and `prune` manage the
-//! agents; each command is a module of [`commands`].
+//! agents; each command is a module of [`commands`], listed once in its table.
 //!
 //! Not here: the activity records shown by `fleet ps` are written by the hooks
 //! plugin through `mosaic_plugin_api::sdk::activity`.
@@ -22,8 +22,7 @@ pub mod sidecar;
 pub mod status;
 pub mod tmux;
 
-use mosaic_plugin_api::anyhow::Result;
-use mosaic_plugin_api::{Context, Invocation, Manifest, Plugin};
+use mosaic_plugin_api::{Commands, Manifest, Plugin};
 
 /// The fleet plugin. The SDK creates one per call with `Default`.
 #[derive(Default)]
@@ -31,20 +30,19 @@ pub struct Fleet;
 
 impl Plugin for Fleet {
     fn manifest(&self) -> Manifest {
-        Manifest {
-            name: "fleet".to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            description: "Run agent runtimes in tmux with heartbeats: launch, ps, stop, attach, \
-                          logs, prune"
-                .to_string(),
-            host_requirement: ">=0.1.0, <0.2.0".to_string(),
-            commands: vec![commands::spec()],
-            config: settings::config_keys(),
-        }
+        let manifest = Manifest::new("fleet", env!("CARGO_PKG_VERSION"))
+            .description(
+                "Run agent runtimes in tmux with heartbeats: launch, ps, stop, attach, logs, \
+                 prune",
+            )
+            .host_requirement(">=0.2.0, <0.3.0");
+        settings::config_keys()
+            .into_iter()
+            .fold(manifest, Manifest::config_key)
     }
 
-    fn run(&self, context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-        commands::run(context, invocation)
+    fn commands(&self) -> Commands {
+        commands::table()
     }
 }
 

@@ -2,8 +2,9 @@
 //! resolved flag > environment > file > default like every Mosaic setting.
 //!
 //! The keys are declared here once: the manifest lists them (so `mosaic config show`
-//! prints them) and the commands resolve them. Invalid values are errors that name
-//! the variable or key, where it was set, and how to fix it.
+//! prints them), and the commands resolve them through `Context::config_value`,
+//! which knows them from the manifest. Invalid values are errors that name the
+//! variable or key, where it was set, and how to fix it.
 
 use std::path::PathBuf;
 
@@ -34,59 +35,50 @@ pub const MAX_HEARTBEAT_INTERVAL: u64 = 86_400;
 /// The runtime used when neither `--runtime` nor the configuration names one.
 pub const DEFAULT_RUNTIME: &str = "claude";
 
-/// The `config.json` keys the fleet plugin reads, for its manifest.
+/// The `config.json` keys the fleet plugin reads, for its manifest (which is what
+/// lets `Context::config_value` resolve them).
 pub fn config_keys() -> Vec<ConfigKeySpec> {
     vec![
-        ConfigKeySpec {
-            key: HEARTBEAT_INTERVAL_KEY.to_string(),
-            description: "Seconds between an agent's heartbeats (whole seconds, at least 1)"
-                .to_string(),
-            default: Some(Value::from(DEFAULT_HEARTBEAT_INTERVAL)),
-            env: Some(HEARTBEAT_INTERVAL_ENV.to_string()),
-            secret: false,
-        },
-        ConfigKeySpec {
-            key: DEFAULT_RUNTIME_KEY.to_string(),
-            description: "The runtime `fleet launch` runs without --runtime".to_string(),
-            default: Some(Value::from(DEFAULT_RUNTIME)),
-            env: Some(DEFAULT_RUNTIME_ENV.to_string()),
-            secret: false,
-        },
-        ConfigKeySpec {
-            key: STALE_AFTER_KEY.to_string(),
-            description: "Heartbeat intervals without a beat before `fleet ps` says stale"
-                .to_string(),
-            default: Some(Value::from(Thresholds::DEFAULT.stale_after_intervals())),
-            env: None,
-            secret: false,
-        },
-        ConfigKeySpec {
-            key: DEAD_AFTER_KEY.to_string(),
-            description: "Heartbeat intervals without a beat before `fleet ps` says dead"
-                .to_string(),
-            default: Some(Value::from(Thresholds::DEFAULT.dead_after_intervals())),
-            env: None,
-            secret: false,
-        },
+        ConfigKeySpec::new(
+            HEARTBEAT_INTERVAL_KEY,
+            "Seconds between an agent's heartbeats (whole seconds, at least 1)",
+        )
+        .default_value(DEFAULT_HEARTBEAT_INTERVAL)
+        .env(HEARTBEAT_INTERVAL_ENV),
+        ConfigKeySpec::new(
+            DEFAULT_RUNTIME_KEY,
+            "The runtime `fleet launch` runs without --runtime",
+        )
+        .default_value(DEFAULT_RUNTIME)
+        .env(DEFAULT_RUNTIME_ENV),
+        ConfigKeySpec::new(
+            STALE_AFTER_KEY,
+            "Heartbeat intervals without a beat before `fleet ps` says stale",
+        )
+        .default_value(Thresholds::DEFAULT.stale_after_intervals()),
+        ConfigKeySpec::new(
+            DEAD_AFTER_KEY,
+            "Heartbeat intervals without a beat before `fleet ps` says dead",
+        )
+        .default_value(Thresholds::DEFAULT.dead_after_intervals()),
     ]
 }
 
-/// The loaded configuration and environment of one command run.
+/// The fleet settings of one command run, read through the context (flag >
+/// environment > `config.json` > default) and checked with the fleet's rules.
 pub struct Settings<'run, 'host> {
     context: &'run Context<'host>,
-    file: Value,
     file_path: PathBuf,
 }
 
 impl<'run, 'host> Settings<'run, 'host> {
-    /// Loads `config.json` (an error naming file, line and column if it is invalid).
-    pub fn load(context: &'run Context<'host>) -> Result<Settings<'run, 'host>> {
-        let config_dir = context.config_dir();
-        Ok(Settings {
+    /// The settings of this run. `config.json` is read on the first value asked for
+    /// (an error naming file, line and column if it is invalid).
+    pub fn new(context: &'run Context<'host>) -> Settings<'run, 'host> {
+        Settings {
             context,
-            file: config::load(&config_dir)?,
-            file_path: config::config_path(&config_dir),
-        })
+            file_path: config::config_path(&context.config_dir()),
+        }
     }
 
     /// The heartbeat interval in whole seconds, 1 to a day.
@@ -141,12 +133,7 @@ impl<'run, 'host> Settings<'run, 'host> {
     }
 
     fn resolve(&self, key: &str) -> Result<(Value, ValueSource)> {
-        let specs = config_keys();
-        let spec = specs
-            .iter()
-            .find(|spec| spec.key == key)
-            .expect("every key read is declared in config_keys");
-        match config::resolve(spec, None, |name| self.context.env(name), &self.file) {
+        match self.context.config_value(key)? {
             Some(resolved) => Ok(resolved),
             None => bail!("{key} has no value and no default"),
         }

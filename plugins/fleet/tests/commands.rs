@@ -1,10 +1,16 @@
 //! The fleet commands run in-process with the SDK's test harness: the refusals that
-//! happen before tmux is involved, and the file-only commands (`ps`, `prune`).
-//! The end-to-end tests with real tmux are in the workspace's `tests/` crate.
+//! happen before tmux is involved, the typed arguments, the file-only commands
+//! (`ps`, `prune`), and one launch and stop on a private tmux server for the progress
+//! they show while they wait. The end-to-end tests with real tmux are in the
+//! workspace's `tests/` crate.
+
+use std::path::PathBuf;
+use std::process::Command;
 
 use mosaic_fleet::Fleet;
 use mosaic_plugin_api::serde_json::{self, json, Value};
-use mosaic_plugin_api::testing::TestHost;
+use mosaic_plugin_api::testing::{TestHost, TestOutput};
+use mosaic_plugin_api::ProgressEvent;
 
 fn run_dir(host: &TestHost<Fleet>) -> std::path::PathBuf {
     host.config_dir().join("fleet/run")
@@ -87,6 +93,39 @@ fn launch_uses_the_configured_default_runtime() {
     assert_eq!(output.exit_code, 1);
     assert!(
         output.stderr.contains("unknown runtime `nope`"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn bad_settings_name_the_key_and_where_it_was_set() {
+    let host = host();
+    let config = host.config_dir().join("config.json");
+    std::fs::write(&config, r#"{"fleet":{"stale_after_intervals":"x"}}"#).unwrap();
+    let output = host.run(&["fleet", "ps"]);
+    assert_eq!(output.exit_code, 1);
+    assert!(
+        output.stderr.contains(&format!(
+            "fleet.stale_after_intervals = \"x\" in {}",
+            config.display()
+        )),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output
+            .stderr
+            .contains("`mosaic config set fleet.stale_after_intervals 4`"),
+        "{}",
+        output.stderr
+    );
+
+    std::fs::write(&config, "{bad").unwrap();
+    let output = host.run(&["fleet", "ps"]);
+    assert_eq!(output.exit_code, 1);
+    assert!(
+        output.stderr.contains(&format!("{}:1:2", config.display())),
         "{}",
         output.stderr
     );
@@ -298,6 +337,7 @@ fn the_examples_in_the_spec_work() {
     host.env("PATH", empty_path.to_str().unwrap())
         .env("HOME", home.to_str().unwrap())
         .env("MOSAIC_TMUX_SOCKET", socket.to_str().unwrap());
+    host.check_manifest().unwrap();
     if let Err(failures) = host.check_examples() {
         panic!("examples failed:\n{}", failures.join("\n"));
     }
@@ -323,6 +363,116 @@ fn the_examples_in_the_spec_work() {
             output.stderr
         );
     }
+}
+
+#[test]
+fn the_manifest_passes_the_hosts_checks() {
+    let host = host();
+    host.check_manifest().unwrap();
+    let manifest = host.manifest();
+    assert_eq!(manifest.version, "0.2.0");
+    assert_eq!(manifest.host_requirement, ">=0.2.0, <0.3.0");
+    let fleet = &manifest.commands[0];
+    let subcommands: Vec<&str> = fleet
+        .subcommands
+        .iter()
+        .map(|command| command.name.as_str())
+        .collect();
+    assert_eq!(
+        subcommands,
+        ["launch", "ps", "stop", "attach", "logs", "prune"]
+    );
+}
+
+#[test]
+fn numeric_arguments_are_checked_by_the_parser_then_by_range() {
+    let host = host();
+    for command in [
+        &["fleet", "logs", "a1", "-n", "many"][..],
+        &["fleet", "logs", "a1", "-n", "1.5"],
+        &["fleet", "stop", "a1", "--timeout", "soon"],
+    ] {
+        let output = host.run(command);
+        assert_eq!(output.exit_code, 2, "{command:?}: {}", output.stderr);
+        assert!(output.stderr.contains("invalid value"), "{}", output.stderr);
+    }
+    let output = host.run(&["fleet", "logs", "a1", "-n", "0"]);
+    assert_eq!(output.exit_code, 1);
+    assert!(
+        output
+            .stderr
+            .contains("--lines 0: expected a whole number from 1 to 100000"),
+        "{}",
+        output.stderr
+    );
+}
+
+/// A private tmux server, killed when the test ends however it ends.
+struct TmuxServer(PathBuf);
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.0)
+            .arg("kill-server")
+            .env_remove("TMUX")
+            .output();
+    }
+}
+
+/// The messages of the progress indicators a run started, after checking that it
+/// finished every one.
+fn progress_messages(output: &TestOutput) -> Vec<String> {
+    let started: Vec<String> = output
+        .progress
+        .iter()
+        .filter_map(|event| match event {
+            ProgressEvent::Start { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    let finished = output
+        .progress
+        .iter()
+        .filter(|event| matches!(event, ProgressEvent::Finish { .. }))
+        .count();
+    assert_eq!(finished, started.len(), "{:?}", output.progress);
+    started
+}
+
+#[test]
+fn launch_and_stop_show_progress_while_they_wait() {
+    let mut host = TestHost::<Fleet>::new();
+    let server = TmuxServer(host.root().join("tmux.sock"));
+    host.env("MOSAIC_TMUX_SOCKET", server.0.to_str().unwrap())
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("MOSAIC_HEARTBEAT_INTERVAL", "1");
+
+    let output = host.run(&["fleet", "launch", "waiter", "--", "sleep", "1000"]);
+    assert_eq!(output.exit_code, 0, "{}", output.stderr);
+    assert!(
+        output.stdout.starts_with("launched agent waiter"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(progress_messages(&output), ["Starting agent waiter"]);
+
+    let output = host.run(&["fleet", "stop", "waiter", "--timeout", "5"]);
+    assert_eq!(output.exit_code, 0, "{}", output.stderr);
+    assert_eq!(output.stdout, "stopped agent waiter\n");
+    assert!(
+        output.stderr.contains("asking agent `waiter` to exit"),
+        "{}",
+        output.stderr
+    );
+    assert_eq!(
+        progress_messages(&output),
+        [
+            "Waiting up to 5s for agent waiter to exit",
+            "Stopping agent waiter"
+        ]
+    );
 }
 
 #[test]

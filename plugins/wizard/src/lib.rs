@@ -16,8 +16,7 @@ mod plan;
 mod prompts;
 mod record;
 
-use mosaic_plugin_api::anyhow::{bail, Result};
-use mosaic_plugin_api::{ConfigKeySpec, Context, Invocation, Manifest, Plugin};
+use mosaic_plugin_api::{Commands, ConfigKeySpec, Manifest, Plugin};
 
 /// The wizard plugin.
 #[derive(Default)]
@@ -25,37 +24,25 @@ pub struct Wizard;
 
 impl Plugin for Wizard {
     fn manifest(&self) -> Manifest {
-        Manifest {
-            name: "wizard".to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            description: "First-run setup: Claude hooks, the gateway, fleet defaults".to_string(),
-            host_requirement: ">=0.1.0, <0.2.0".to_string(),
-            commands: vec![commands::wizard::spec()],
-            config: vec![
-                ConfigKeySpec {
-                    key: "wizard.completed_at".to_string(),
-                    description: "When `mosaic wizard` last finished (UTC)".to_string(),
-                    ..ConfigKeySpec::default()
-                },
-                ConfigKeySpec {
-                    key: "wizard.version".to_string(),
-                    description: "The wizard version that last finished".to_string(),
-                    ..ConfigKeySpec::default()
-                },
-                ConfigKeySpec {
-                    key: "wizard.components".to_string(),
-                    description: "The components the last wizard run set up".to_string(),
-                    ..ConfigKeySpec::default()
-                },
-            ],
-        }
+        Manifest::new("wizard", env!("CARGO_PKG_VERSION"))
+            .description("First-run setup: Claude hooks, the gateway, fleet defaults")
+            .host_requirement(">=0.2.0, <0.3.0")
+            .config_key(ConfigKeySpec::new(
+                "wizard.completed_at",
+                "When `mosaic wizard` last finished (UTC)",
+            ))
+            .config_key(ConfigKeySpec::new(
+                "wizard.version",
+                "The wizard version that last finished",
+            ))
+            .config_key(ConfigKeySpec::new(
+                "wizard.components",
+                "The components the last wizard run set up",
+            ))
     }
 
-    fn run(&self, context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-        match invocation.command.as_slice() {
-            [only] if only == "wizard" => commands::wizard::run(context, invocation),
-            other => bail!("unknown command `{}`", other.join(" ")),
-        }
+    fn commands(&self) -> Commands {
+        Commands::new().command::<commands::wizard::WizardCommand>()
     }
 }
 

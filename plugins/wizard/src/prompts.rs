@@ -6,6 +6,9 @@ use std::io;
 
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, Input, MultiSelect, Password, Select};
+use mosaic_plugin_api::sdk::account::{
+    validate_email, validate_name, validate_password, MIN_PASSWORD_CHARS,
+};
 use mosaic_plugin_api::Context;
 
 use crate::components::Component;
@@ -91,19 +94,23 @@ fn valid_url(text: &str, schemes: &[&str]) -> Result<(), String> {
     }
 }
 
+/// The admin's email, by the gateway's own rule (the SDK's account rules).
 fn valid_email(text: &str) -> Result<(), String> {
-    let valid = text.split_once('@').is_some_and(|(user, domain)| {
-        !user.is_empty()
-            && !domain.contains('@')
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-    });
-    if valid && !text.contains(char::is_whitespace) {
-        Ok(())
-    } else {
-        Err("expected an email address like ada@example.com".to_string())
-    }
+    validate_email(text)
+        .map(drop)
+        .map_err(|error| error.to_string())
+}
+
+/// The admin's display name, by the gateway's own rule.
+fn valid_name(text: &str) -> Result<(), String> {
+    validate_name(text)
+        .map(drop)
+        .map_err(|error| error.to_string())
+}
+
+/// The admin's password, by the gateway's own rule (the message never shows it).
+fn valid_password(text: &str) -> Result<(), String> {
+    validate_password(text).map_err(|error| error.to_string())
 }
 
 /// Asks for the gateway settings; `environment` provides the current values.
@@ -164,21 +171,18 @@ pub fn ask_gateway(
     } else {
         let name: String = Input::with_theme(theme)
             .with_prompt("Admin name")
+            .validate_with(|text: &String| valid_name(text))
             .interact_text()?;
         let email: String = Input::with_theme(theme)
             .with_prompt("Admin email")
             .validate_with(|text: &String| valid_email(text))
             .interact_text()?;
         let password = Password::with_theme(theme)
-            .with_prompt("Admin password (at least 8 characters)")
+            .with_prompt(format!(
+                "Admin password (at least {MIN_PASSWORD_CHARS} characters)"
+            ))
             .with_confirmation("Repeat the password", "The passwords do not match")
-            .validate_with(|text: &String| {
-                if text.chars().count() >= 8 {
-                    Ok(())
-                } else {
-                    Err("the password needs at least 8 characters")
-                }
-            })
+            .validate_with(|text: &String| valid_password(text))
             .interact()?;
         Some(AdminAnswers {
             name,
@@ -275,5 +279,63 @@ mod tests {
         assert!(valid_email("a@b@c.com").is_err());
         assert!(valid_url("postgres://h/db", &["postgres"]).is_ok());
         assert!(valid_url("http//x", &["http"]).is_err());
+    }
+
+    /// The wizard promises that it and the gateway validate alike: a value the
+    /// SDK's account rule refuses is refused at the prompt, and one it accepts is
+    /// accepted, with the same message.
+    #[test]
+    fn prompts_validate_accounts_exactly_like_the_sdk() {
+        let emails = [
+            "ada@example.com",
+            " Ada@Example.COM ",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@.example.com",
+            "ada@example..com",
+            "ada@example.com.",
+            "a da@example.com",
+            "a@b@c.com",
+            "",
+        ];
+        for email in emails {
+            let sdk = validate_email(email).map(drop).map_err(|e| e.to_string());
+            assert_eq!(valid_email(email), sdk, "email {email:?}");
+        }
+        let long_name = "x".repeat(101);
+        let names = [
+            "Ada Lovelace",
+            "  Ada ",
+            "",
+            "   ",
+            "a\u{7}b",
+            long_name.as_str(),
+        ];
+        for name in names {
+            let sdk = validate_name(name).map(drop).map_err(|e| e.to_string());
+            assert_eq!(valid_name(name), sdk, "name {name:?}");
+        }
+        let too_long = "p".repeat(1025);
+        let passwords = [
+            "",
+            "7chars!",
+            "eight ch",
+            "correct horse battery staple",
+            "ünïcödé",
+            "ünïcödé!",
+            too_long.as_str(),
+        ];
+        for password in passwords {
+            let sdk = validate_password(password).map_err(|e| e.to_string());
+            assert_eq!(valid_password(password), sdk, "password {password:?}");
+        }
+        // A few that must go each way, so the lists above test both outcomes.
+        assert!(valid_email("ada@example.com").is_ok());
+        assert!(valid_email("ada@example.com.").is_err());
+        assert!(valid_name("  Ada ").is_ok());
+        assert!(valid_password("7chars!").is_err());
+        assert!(valid_password("eight ch").is_ok());
     }
 }

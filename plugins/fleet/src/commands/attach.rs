@@ -2,28 +2,38 @@
 //! (`switch-client` when already inside tmux on the same server).
 
 use mosaic_plugin_api::anyhow::{bail, Result};
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
+use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context};
+use serde::Deserialize;
 
 use super::{running_agent, tmux_example};
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    let mut spec = CommandSpec::new("attach", "Attach the terminal to an agent's tmux session")
-        .long_about(
-            "Attach the terminal to the agent's tmux session; inside tmux, switch the \
-             current client to it. Detach again with C-b d; the agent keeps running. \
-             Needs a terminal on stdin and stdout.",
-        )
-        .arg(ArgSpec::positional("agent", "The agent to attach to").required());
-    spec.examples = vec![tmux_example(
-        "fleet attach reviewer",
-        "Watch and talk to agent `reviewer`",
-    )];
-    spec
+/// `mosaic fleet attach`.
+pub struct Attach;
+
+impl Command for Attach {
+    type Options = AttachOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new("attach", "Attach the terminal to an agent's tmux session")
+            .long_about(
+                "Attach the terminal to the agent's tmux session; inside tmux, switch the \
+                 current client to it. Detach again with C-b d; the agent keeps running. \
+                 Needs a terminal on stdin and stdout.",
+            )
+            .arg(ArgSpec::positional("agent", "The agent to attach to").required())
+            .with_example(tmux_example(
+                "fleet attach reviewer",
+                "Watch and talk to agent `reviewer`",
+            ))
+    }
+
+    fn run(context: &Context<'_>, options: AttachOptions) -> Result<i32> {
+        attach(context, &options)
+    }
 }
 
-/// What the command needs, decoded from the invocation.
-#[derive(Debug, Clone)]
+/// What the command needs (its arguments, by name).
+#[derive(Debug, Clone, Deserialize)]
 pub struct AttachOptions {
     /// The agent name.
     pub agent: String,
@@ -40,12 +50,4 @@ pub fn attach(context: &Context<'_>, options: &AttachOptions) -> Result<i32> {
         );
     }
     tmux.attach(&session, context.env("TMUX").as_deref())
-}
-
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let options = AttachOptions {
-        agent: invocation.value("agent").unwrap_or_default().to_string(),
-    };
-    attach(context, &options)
 }

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use mosaic_plugin_api::anyhow::{bail, Context as _, Result};
 use mosaic_plugin_api::sdk::fs::create_dir_all_with_mode;
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
+use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context};
+use serde::Deserialize;
 
-use super::{progress, tmux_example, warn};
+use super::{note, tmux_example, warn};
 use crate::agent::{session_name, validate_agent_name, write_metadata, AgentFiles, AgentMetadata};
 use crate::process::{now_unix, poll_until, process_running};
 use crate::record::AgentRecord;
@@ -35,69 +36,110 @@ const FIRST_BEAT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long launch waits for the sidecar of an agent that exited at once to end.
 const SIDECAR_EXIT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    let runtimes: Vec<&str> = RUNTIMES.iter().map(|runtime| runtime.name).collect();
-    let mut spec = CommandSpec::new(
-        "launch",
-        "Start an agent runtime in a detached tmux session",
-    )
-    .long_about(&format!(
-        "Start an agent runtime in a detached tmux session `mosaic-<AGENT>` (with \
+/// `mosaic fleet launch`.
+pub struct Launch;
+
+impl Command for Launch {
+    type Options = LaunchOptions;
+
+    fn spec() -> CommandSpec {
+        let runtimes: Vec<&str> = RUNTIMES.iter().map(|runtime| runtime.name).collect();
+        CommandSpec::new(
+            "launch",
+            "Start an agent runtime in a detached tmux session",
+        )
+        .long_about(&format!(
+            "Start an agent runtime in a detached tmux session `mosaic-<AGENT>` (with \
              MOSAIC_AGENT=<AGENT> in its environment), record it in the fleet run \
              directory, and start a heartbeat sidecar that rewrites <AGENT>.hb every \
              MOSAIC_HEARTBEAT_INTERVAL seconds (config fleet.heartbeat_interval, default \
              15) while the runtime's process lives.\n\n\
              Runtimes by name: {}. The default is MOSAIC_FLEET_RUNTIME, else config \
-             fleet.default_runtime, else claude. Anything else runs after `--`: several words run directly, a \
-             single word is a shell command line.\n\n\
+             fleet.default_runtime, else claude. Anything else runs after `--`: several \
+             words run directly, a single word is a shell command line.\n\n\
              From a terminal, the launch then attaches to the session (or switches to it \
              inside tmux); with --detach, or without a terminal, it prints a summary.\n\n\
              MOSAIC_TMUX_SOCKET selects the tmux server (a path for `tmux -S`, else a \
              name for `tmux -L`); HB_RUN_DIR moves the run directory.",
-        runtimes.join(", ")
-    ))
-    .arg(
-        ArgSpec::positional("agent", "The agent's name: letters, digits, `.`, `_`, `-`").required(),
-    )
-    .arg(
-        ArgSpec::option("runtime", "The runtime to run (claude, codex, opencode, …)")
-            .short('r')
-            .value_name("NAME"),
-    )
-    .arg(
-        ArgSpec::option(
-            "cwd",
-            "The agent's working directory (default: the current one)",
+            runtimes.join(", ")
+        ))
+        .arg(
+            ArgSpec::positional("agent", "The agent's name: letters, digits, `.`, `_`, `-`")
+                .required(),
         )
-        .short('C')
-        .value_name("DIR"),
-    )
-    .arg(ArgSpec::flag("detach", "Do not attach to the session, print a summary").short('d'))
-    .arg(
-        ArgSpec::positional("command", "Run this command instead of a runtime")
-            .value_name("COMMAND")
-            .trailing(),
-    );
-    spec.examples = vec![
-        tmux_example(
+        .arg(
+            ArgSpec::option("runtime", "The runtime to run (claude, codex, opencode, …)")
+                .short('r')
+                .value_name("NAME"),
+        )
+        .arg(
+            ArgSpec::option(
+                "cwd",
+                "The agent's working directory (default: the current one)",
+            )
+            .short('C')
+            .value_name("DIR"),
+        )
+        .arg(ArgSpec::flag("detach", "Do not attach to the session, print a summary").short('d'))
+        .arg(
+            ArgSpec::positional("command", "Run this command instead of a runtime")
+                .value_name("COMMAND")
+                .trailing(),
+        )
+        .with_example(tmux_example(
             "fleet launch reviewer",
             "Start the default runtime as agent `reviewer`",
-        ),
-        tmux_example(
+        ))
+        .with_example(tmux_example(
             "fleet launch fixer --runtime codex --cwd ~/src/app --detach",
             "Start Codex in ~/src/app without attaching",
-        ),
-        tmux_example(
+        ))
+        .with_example(tmux_example(
             "fleet launch worker -- python agent.py --queue jobs",
             "Run any program as an agent",
-        ),
-    ];
-    spec
+        ))
+    }
+
+    fn run(context: &Context<'_>, options: LaunchOptions) -> Result<i32> {
+        let launched = launch(context, &options)?;
+        let metadata = &launched.metadata;
+        let interactive = context.stdin_is_tty() && context.stdout_is_tty();
+        if interactive && !options.detach && !context.json() {
+            note(
+                context,
+                &format!(
+                    "attaching to agent `{}` (detach with C-b d)",
+                    metadata.agent
+                ),
+            );
+            return launched
+                .tmux
+                .attach(&metadata.session, context.env("TMUX").as_deref());
+        }
+        if context.json() {
+            context.print_json(metadata)?;
+            return Ok(0);
+        }
+        let agent = &metadata.agent;
+        let mut out = context.out();
+        writeln!(
+            out,
+            "launched agent {agent} (runtime {}, pid {}) in tmux session {}",
+            metadata.runtime,
+            metadata
+                .pane_pid
+                .map_or_else(|| "unknown".to_string(), |pid| pid.to_string()),
+            metadata.session
+        )?;
+        writeln!(out, "  attach: mosaic fleet attach {agent}")?;
+        writeln!(out, "  output: mosaic fleet logs {agent}")?;
+        writeln!(out, "  stop:   mosaic fleet stop {agent}")?;
+        Ok(0)
+    }
 }
 
-/// What the command needs, decoded from the invocation.
-#[derive(Debug, Clone, Default)]
+/// What the command needs (its arguments, by name).
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct LaunchOptions {
     /// The agent name.
     pub agent: String,
@@ -124,7 +166,7 @@ pub struct Launched {
 pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched> {
     let agent = options.agent.as_str();
     validate_agent_name(agent)?;
-    let settings = Settings::load(context)?;
+    let settings = Settings::new(context);
     let interval = settings.heartbeat_interval()?;
     let thresholds = settings.thresholds()?;
     let launch_command = resolve_launch_command(
@@ -171,6 +213,9 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
             run_dir.to_string_lossy().into_owned(),
         ),
     ];
+    // From here on the launch waits (the pane pid, the settle time, the first beat);
+    // warnings wait for the progress to end rather than write under it.
+    let starting = context.progress(&format!("Starting agent {agent}"));
     tmux.new_session(
         version,
         &NewSession {
@@ -216,36 +261,41 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
         bail!(exited_at_once(agent, &metadata));
     };
 
+    let mut warnings = Vec::new();
     match start_sidecar(context, agent, pane_pid, interval, &run_dir) {
         Ok(sidecar_pid) => {
             metadata.sidecar_pid = Some(sidecar_pid);
             if let Err(error) = write_metadata(&files.metadata, &metadata) {
-                warn(
-                    context,
-                    &format!("cannot record the sidecar pid of agent `{agent}`: {error:#}"),
-                );
+                warnings.push(format!(
+                    "cannot record the sidecar pid of agent `{agent}`: {error:#}"
+                ));
             }
         }
-        Err(error) => warn(
-            context,
-            &format!(
-                "{error:#}; agent `{agent}` runs without a heartbeat, so `mosaic fleet ps` \
-                 will show it as dead"
-            ),
-        ),
+        Err(error) => warnings.push(format!(
+            "{error:#}; agent `{agent}` runs without a heartbeat, so `mosaic fleet ps` will \
+             show it as dead"
+        )),
     }
 
-    if poll_until(SETTLE_TIME, PANE_PID_RETRY_DELAY, || {
+    let exited = poll_until(SETTLE_TIME, PANE_PID_RETRY_DELAY, || {
         !process_running(pane_pid)
-    }) {
+    });
+    if exited {
         forget_early_beat(agent, &metadata, &files);
-        bail!(exited_at_once(agent, &metadata));
     }
-    if metadata.sidecar_pid.is_some()
+    let first_beat_missing = !exited
+        && metadata.sidecar_pid.is_some()
         && !poll_until(FIRST_BEAT_TIMEOUT, Duration::from_millis(20), || {
             files.heartbeat.exists()
-        })
-    {
+        });
+    starting.finish();
+    for warning in &warnings {
+        warn(context, warning);
+    }
+    if exited {
+        bail!(exited_at_once(agent, &metadata));
+    }
+    if first_beat_missing {
         warn(
             context,
             &format!(
@@ -370,49 +420,4 @@ fn exited_at_once(agent: &str, metadata: &AgentMetadata) -> String {
         metadata.session,
         metadata.cwd.display()
     )
-}
-
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let options = LaunchOptions {
-        agent: invocation.value("agent").unwrap_or_default().to_string(),
-        runtime: invocation.value("runtime").map(str::to_string),
-        cwd: invocation.value("cwd").map(PathBuf::from),
-        detach: invocation.flag("detach"),
-        command: invocation.values("command"),
-    };
-    let launched = launch(context, &options)?;
-    let metadata = &launched.metadata;
-    let interactive = context.stdin_is_tty() && context.stdout_is_tty();
-    if interactive && !options.detach && !context.json() {
-        progress(
-            context,
-            &format!(
-                "attaching to agent `{}` (detach with C-b d)",
-                metadata.agent
-            ),
-        );
-        return launched
-            .tmux
-            .attach(&metadata.session, context.env("TMUX").as_deref());
-    }
-    if context.json() {
-        context.print_json(metadata)?;
-        return Ok(0);
-    }
-    let agent = &metadata.agent;
-    let mut out = context.out();
-    writeln!(
-        out,
-        "launched agent {agent} (runtime {}, pid {}) in tmux session {}",
-        metadata.runtime,
-        metadata
-            .pane_pid
-            .map_or_else(|| "unknown".to_string(), |pid| pid.to_string()),
-        metadata.session
-    )?;
-    writeln!(out, "  attach: mosaic fleet attach {agent}")?;
-    writeln!(out, "  output: mosaic fleet logs {agent}")?;
-    writeln!(out, "  stop:   mosaic fleet stop {agent}")?;
-    Ok(0)
 }

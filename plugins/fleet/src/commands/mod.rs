@@ -1,6 +1,7 @@
-//! One module per `mosaic fleet` subcommand, each with its `spec()` and a short
-//! `run()` that builds an options struct and calls a plain function; plus the few
-//! helpers they share (finding an agent, its tmux server, printing warnings).
+//! One module per `mosaic fleet` subcommand, each a [`Command`] type whose `run`
+//! receives the typed options and calls a plain function; the command table that
+//! lists them once; and the few helpers they share (finding an agent, its tmux
+//! server, printing warnings and notes).
 
 pub mod attach;
 pub mod launch;
@@ -12,7 +13,7 @@ pub mod stop;
 use std::io::Write;
 
 use mosaic_plugin_api::anyhow::{bail, Result};
-use mosaic_plugin_api::{CommandSpec, Context, Example, Invocation};
+use mosaic_plugin_api::{CommandSpec, Commands, Context, Example};
 
 use crate::agent::validate_agent_name;
 use crate::process::now_unix;
@@ -20,9 +21,25 @@ use crate::record::AgentRecord;
 use crate::settings::Settings;
 use crate::tmux::{self, Tmux};
 
-/// `mosaic fleet` and its subcommands.
-pub fn spec() -> CommandSpec {
-    let mut spec = CommandSpec::new(
+/// Every command of the plugin: the `fleet` group and its subcommands, each listed
+/// once (the manifest and the dispatch both come from this table).
+pub fn table() -> Commands {
+    Commands::new().group(
+        group_spec(),
+        Commands::new()
+            .command::<launch::Launch>()
+            .command::<ps::Ps>()
+            .command::<stop::Stop>()
+            .command::<attach::Attach>()
+            .command::<logs::Logs>()
+            .command::<prune::Prune>(),
+    )
+}
+
+/// `mosaic fleet` itself: the help and examples of the group (its subcommands come
+/// from [`table`]).
+fn group_spec() -> CommandSpec {
+    CommandSpec::new(
         "fleet",
         "Run agent runtimes in tmux and watch their heartbeats",
     )
@@ -37,21 +54,11 @@ pub fn spec() -> CommandSpec {
              {} (tmux server: a socket path, or a name for `tmux -L`).",
         tmux::SOCKET_ENV
     ))
-    .subcommand(launch::spec())
-    .subcommand(ps::spec())
-    .subcommand(stop::spec())
-    .subcommand(attach::spec())
-    .subcommand(logs::spec())
-    .subcommand(prune::spec());
-    spec.examples = vec![
-        tmux_example("fleet launch reviewer --runtime claude", "Start an agent"),
-        Example {
-            command: "fleet ps".into(),
-            description: "See how the agents are doing".into(),
-            ..Example::default()
-        },
-    ];
-    spec
+    .with_example(tmux_example(
+        "fleet launch reviewer --runtime claude",
+        "Start an agent",
+    ))
+    .example("fleet ps", "See how the agents are doing")
 }
 
 /// An example that needs tmux (and, but for `launch`, a running agent). The
@@ -59,32 +66,13 @@ pub fn spec() -> CommandSpec {
 /// example to fail there (exit 1); the plugin's tests check that it fails for that
 /// reason and no other.
 fn tmux_example(command: &str, description: &str) -> Example {
-    Example {
-        command: command.to_string(),
-        description: description.to_string(),
-        expect_exit_code: 1,
-        expect_stdout_contains: None,
-    }
-}
-
-/// Runs `fleet <subcommand>`.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let words: Vec<&str> = invocation.command.iter().map(String::as_str).collect();
-    match words.as_slice() {
-        ["fleet", "launch"] => launch::run(context, invocation),
-        ["fleet", "ps"] => ps::run(context, invocation),
-        ["fleet", "stop"] => stop::run(context, invocation),
-        ["fleet", "attach"] => attach::run(context, invocation),
-        ["fleet", "logs"] => logs::run(context, invocation),
-        ["fleet", "prune"] => prune::run(context, invocation),
-        other => bail!("unknown command `{}`", other.join(" ")),
-    }
+    Example::new(command, description).expect_exit_code(1)
 }
 
 /// The record of an existing agent, or an error naming the run directory.
 fn load_agent(context: &Context<'_>, agent: &str) -> Result<AgentRecord> {
     validate_agent_name(agent)?;
-    let thresholds = Settings::load(context)?.thresholds()?;
+    let thresholds = Settings::new(context).thresholds()?;
     let run_dir = context.fleet_run_dir();
     let record = AgentRecord::load(&run_dir, agent, now_unix(), thresholds);
     if !record.exists() {
@@ -129,8 +117,9 @@ fn warn(context: &Context<'_>, message: &str) {
     }
 }
 
-/// Prints a progress line on stderr, unless `-q`.
-fn progress(context: &Context<'_>, message: &str) {
+/// Prints a line saying what the command does on stderr, unless `-q` (waits get a
+/// `context.progress` spinner instead).
+fn note(context: &Context<'_>, message: &str) {
     if context.verbosity() >= 0 {
         let _ = writeln!(context.err(), "{message}");
     }

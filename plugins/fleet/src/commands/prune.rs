@@ -12,8 +12,8 @@
 use std::io::Write;
 
 use mosaic_plugin_api::anyhow::{Context as _, Result};
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Example, Invocation};
-use serde::Serialize;
+use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context};
+use serde::{Deserialize, Serialize};
 
 use super::{tmux_for, warn};
 use crate::history::{history_path, HistoryUpdate, PrunedAgent, SetAsideHistory};
@@ -23,33 +23,63 @@ use crate::settings::Settings;
 use crate::sidecar;
 use crate::status::Status;
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    let mut spec = CommandSpec::new("prune", "Remove the files of dead and stopped agents")
-        .long_about(
-            "Remove the metadata, heartbeat and activity files of every dead or stopped \
-             agent from the fleet run directory, and note each one in the pruned history \
-             (`mosaic fleet ps --all`). Agents whose tmux session still exists, or whose \
-             heartbeat cannot be read, are left alone and reported.",
-        )
-        .arg(ArgSpec::flag("dry_run", "Only say what would be removed").short('n'));
-    spec.examples = vec![
-        Example {
-            command: "fleet prune".into(),
-            description: "Forget dead and stopped agents".into(),
-            ..Example::default()
-        },
-        Example {
-            command: "fleet prune --dry-run".into(),
-            description: "See what would be forgotten".into(),
-            ..Example::default()
-        },
-    ];
-    spec
+/// `mosaic fleet prune`.
+pub struct Prune;
+
+impl Command for Prune {
+    type Options = PruneOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new("prune", "Remove the files of dead and stopped agents")
+            .long_about(
+                "Remove the metadata, heartbeat and activity files of every dead or stopped \
+                 agent from the fleet run directory, and note each one in the pruned \
+                 history (`mosaic fleet ps --all`). Agents whose tmux session still exists, \
+                 or whose heartbeat cannot be read, are left alone and reported.",
+            )
+            .arg(ArgSpec::flag("dry_run", "Only say what would be removed").short('n'))
+            .example("fleet prune", "Forget dead and stopped agents")
+            .example("fleet prune --dry-run", "See what would be forgotten")
+    }
+
+    fn run(context: &Context<'_>, options: PruneOptions) -> Result<i32> {
+        let report = prune(context, &options)?;
+        if let Some(set_aside) = &report.history_set_aside {
+            warn(
+                context,
+                &format!(
+                    "{}; moved it to {} and started a new history",
+                    set_aside.problem,
+                    set_aside.moved_to.display()
+                ),
+            );
+        }
+        for skipped in &report.skipped {
+            warn(
+                context,
+                &format!("kept agent `{}`: {}", skipped.agent, skipped.reason),
+            );
+        }
+        if context.json() {
+            context.print_json(&report)?;
+        } else if report.pruned.is_empty() {
+            writeln!(context.err(), "nothing to prune")?;
+        } else {
+            let verb = if report.dry_run {
+                "would prune"
+            } else {
+                "pruned"
+            };
+            for agent in &report.pruned {
+                writeln!(context.out(), "{verb} {agent}")?;
+            }
+        }
+        Ok(0)
+    }
 }
 
-/// What the command needs, decoded from the invocation.
-#[derive(Debug, Clone, Default)]
+/// What the command needs (its arguments, by name).
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct PruneOptions {
     /// `--dry-run`.
     pub dry_run: bool,
@@ -79,7 +109,7 @@ pub struct PruneReport {
 
 /// Prunes the run directory.
 pub fn prune(context: &Context<'_>, options: &PruneOptions) -> Result<PruneReport> {
-    let thresholds = Settings::load(context)?.thresholds()?;
+    let thresholds = Settings::new(context).thresholds()?;
     let run_dir = context.fleet_run_dir();
     let now = now_unix();
     let mut report = PruneReport {
@@ -176,43 +206,4 @@ fn history_entry(record: &AgentRecord, now: u64) -> PrunedAgent {
         final_status: record.status.to_string(),
         pruned_at: now,
     }
-}
-
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let options = PruneOptions {
-        dry_run: invocation.flag("dry_run"),
-    };
-    let report = prune(context, &options)?;
-    if let Some(set_aside) = &report.history_set_aside {
-        warn(
-            context,
-            &format!(
-                "{}; moved it to {} and started a new history",
-                set_aside.problem,
-                set_aside.moved_to.display()
-            ),
-        );
-    }
-    for skipped in &report.skipped {
-        warn(
-            context,
-            &format!("kept agent `{}`: {}", skipped.agent, skipped.reason),
-        );
-    }
-    if context.json() {
-        context.print_json(&report)?;
-    } else if report.pruned.is_empty() {
-        writeln!(context.err(), "nothing to prune")?;
-    } else {
-        let verb = if report.dry_run {
-            "would prune"
-        } else {
-            "pruned"
-        };
-        for agent in &report.pruned {
-            writeln!(context.out(), "{verb} {agent}")?;
-        }
-    }
-    Ok(0)
 }

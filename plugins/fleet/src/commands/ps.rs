@@ -8,8 +8,8 @@ use std::time::Duration;
 use mosaic_plugin_api::anyhow::Result;
 use mosaic_plugin_api::sdk::activity::AgentActivity;
 use mosaic_plugin_api::sdk::output::{format_age, format_duration, Table};
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Example, Invocation};
-use serde::Serialize;
+use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context, Example};
+use serde::{Deserialize, Serialize};
 
 use super::warn;
 use crate::history::read_history;
@@ -18,38 +18,63 @@ use crate::record::AgentRecord;
 use crate::settings::Settings;
 use crate::status::Status;
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    let mut spec = CommandSpec::new("ps", "List agents and whether they are alive")
-        .long_about(
-            "List the agents in the fleet run directory. STATUS comes from the age of the \
-             last heartbeat: alive up to fleet.stale_after_intervals intervals (default 2), \
-             stale up to fleet.dead_after_intervals (default 4), dead after that or when no \
-             heartbeat ever appeared; stopped after `fleet stop`. ACTIVITY is the hooks \
-             plugin's record of the agent's last tool, or how long it has been idle.\n\n\
-             Dead agents stay listed until `mosaic fleet prune`; --all also lists pruned \
-             ones. With --json, one document with every field, including whether the \
-             pane's process still exists.",
-        )
-        .arg(ArgSpec::flag("all", "Also list pruned agents").short('a'));
-    spec.examples = vec![
-        Example {
-            command: "fleet ps".into(),
-            description: "The agents and their status".into(),
-            ..Example::default()
-        },
-        Example {
-            command: "fleet ps --all --json".into(),
-            description: "Everything, pruned agents included, as JSON".into(),
-            expect_stdout_contains: Some("\"agents\"".into()),
-            ..Example::default()
-        },
-    ];
-    spec
+/// `mosaic fleet ps`.
+pub struct Ps;
+
+impl Command for Ps {
+    type Options = PsOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new("ps", "List agents and whether they are alive")
+            .long_about(
+                "List the agents in the fleet run directory. STATUS comes from the age of \
+                 the last heartbeat: alive up to fleet.stale_after_intervals intervals \
+                 (default 2), stale up to fleet.dead_after_intervals (default 4), dead after \
+                 that or when no heartbeat ever appeared; stopped after `fleet stop`. \
+                 ACTIVITY is the hooks plugin's record of the agent's last tool, or how long \
+                 it has been idle.\n\n\
+                 Dead agents stay listed until `mosaic fleet prune`; --all also lists pruned \
+                 ones. With --json, one document with every field, including whether the \
+                 pane's process still exists.",
+            )
+            .arg(ArgSpec::flag("all", "Also list pruned agents").short('a'))
+            .example("fleet ps", "The agents and their status")
+            .with_example(
+                Example::new(
+                    "fleet ps --all --json",
+                    "Everything, pruned agents included, as JSON",
+                )
+                .expect_stdout_contains("\"agents\""),
+            )
+    }
+
+    fn run(context: &Context<'_>, options: PsOptions) -> Result<i32> {
+        let report = list_agents(context, &options)?;
+        for problem in &report.problems {
+            warn(context, problem);
+        }
+        for row in &report.agents {
+            for problem in &row.problems {
+                warn(context, &format!("agent `{}`: {problem}", row.agent));
+            }
+        }
+        if context.json() {
+            context.print_json(&report)?;
+        } else if report.agents.is_empty() {
+            writeln!(
+                context.err(),
+                "no agents in {} (start one with `mosaic fleet launch NAME`)",
+                report.run_dir.display()
+            )?;
+        } else {
+            write!(context.out(), "{}", render_table(&report))?;
+        }
+        Ok(0)
+    }
 }
 
-/// What the command needs, decoded from the invocation.
-#[derive(Debug, Clone, Default)]
+/// What the command needs (its arguments, by name).
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct PsOptions {
     /// `--all`: include pruned agents.
     pub all: bool,
@@ -110,8 +135,7 @@ pub struct PsReport {
 
 /// Reads every agent (and with `all`, the pruned history).
 pub fn list_agents(context: &Context<'_>, options: &PsOptions) -> Result<PsReport> {
-    let settings = Settings::load(context)?;
-    let thresholds = settings.thresholds()?;
+    let thresholds = Settings::new(context).thresholds()?;
     let run_dir = context.fleet_run_dir();
     let now = now_unix();
     let mut agents: Vec<AgentRow> = AgentRecord::load_all(&run_dir, now, thresholds)?
@@ -252,34 +276,6 @@ fn render_table(report: &PsReport) -> String {
         ]);
     }
     table.render()
-}
-
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let options = PsOptions {
-        all: invocation.flag("all"),
-    };
-    let report = list_agents(context, &options)?;
-    for problem in &report.problems {
-        warn(context, problem);
-    }
-    for row in &report.agents {
-        for problem in &row.problems {
-            warn(context, &format!("agent `{}`: {problem}", row.agent));
-        }
-    }
-    if context.json() {
-        context.print_json(&report)?;
-    } else if report.agents.is_empty() {
-        writeln!(
-            context.err(),
-            "no agents in {} (start one with `mosaic fleet launch NAME`)",
-            report.run_dir.display()
-        )?;
-    } else {
-        write!(context.out(), "{}", render_table(&report))?;
-    }
-    Ok(0)
 }
 
 #[cfg(test)]

@@ -11,12 +11,12 @@
 use std::io::Write;
 use std::time::Duration;
 
-use mosaic_plugin_api::anyhow::{bail, Context as _, Result};
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
+use mosaic_plugin_api::anyhow::{Context as _, Result};
+use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context, ValueType};
 use nix::sys::signal::Signal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{load_agent, progress, tmux_example, tmux_for, warn};
+use super::{load_agent, note, tmux_example, tmux_for, warn};
 use crate::agent::write_metadata;
 use crate::process::{
     now_unix, poll_until, process_running, send_signal, started_with_environment,
@@ -30,48 +30,72 @@ const HANG_UP_GRACE: Duration = Duration::from_secs(3);
 /// How often the waits look again.
 const POLL_STEP: Duration = Duration::from_millis(100);
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    let mut spec = CommandSpec::new("stop", "Ask an agent to exit, then remove its tmux session")
-        .long_about(
-            "Ask the agent's runtime to exit (Ctrl-C twice, then wait up to --timeout \
-             seconds), then kill its tmux session and its heartbeat sidecar, and mark it \
-             stopped. --force kills the session at once, and the process too if it \
-             survives the hang-up. The agent stays in `fleet ps` until `fleet prune`.",
-        )
-        .arg(ArgSpec::positional("agent", "The agent to stop").required())
-        .arg(
-            ArgSpec::flag(
-                "force",
-                "Do not ask: kill the session (and the process) now",
+/// `mosaic fleet stop`.
+pub struct Stop;
+
+impl Command for Stop {
+    type Options = StopOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new("stop", "Ask an agent to exit, then remove its tmux session")
+            .long_about(
+                "Ask the agent's runtime to exit (Ctrl-C twice, then wait up to --timeout \
+                 seconds), then kill its tmux session and its heartbeat sidecar, and mark it \
+                 stopped. --force kills the session at once, and the process too if it \
+                 survives the hang-up. The agent stays in `fleet ps` until `fleet prune`.",
             )
-            .short('f'),
-        )
-        .arg(
-            ArgSpec::option(
-                "timeout",
-                "Seconds to wait for the runtime to exit by itself",
+            .arg(ArgSpec::positional("agent", "The agent to stop").required())
+            .arg(
+                ArgSpec::flag(
+                    "force",
+                    "Do not ask: kill the session (and the process) now",
+                )
+                .short('f'),
             )
-            .short('t')
-            .value_name("SECONDS")
-            .default_value("10"),
-        );
-    spec.examples = vec![
-        tmux_example("fleet stop reviewer", "Stop agent `reviewer` politely"),
-        tmux_example("fleet stop reviewer --force", "Stop it now"),
-    ];
-    spec
+            .arg(
+                ArgSpec::option(
+                    "timeout",
+                    "Seconds to wait for the runtime to exit by itself",
+                )
+                .short('t')
+                .value_name("SECONDS")
+                .value_type(ValueType::Unsigned)
+                .default_value("10"),
+            )
+            .with_example(tmux_example(
+                "fleet stop reviewer",
+                "Stop agent `reviewer` politely",
+            ))
+            .with_example(tmux_example("fleet stop reviewer --force", "Stop it now"))
+    }
+
+    fn run(context: &Context<'_>, options: StopOptions) -> Result<i32> {
+        let report = stop(context, &options)?;
+        if context.json() {
+            context.print_json(&report)?;
+        } else if report.was_running {
+            writeln!(context.out(), "stopped agent {}", report.agent)?;
+        } else {
+            writeln!(
+                context.out(),
+                "agent {} was not running; marked it stopped (remove it with `mosaic fleet \
+                 prune`)",
+                report.agent
+            )?;
+        }
+        Ok(if report.process_gone { 0 } else { 1 })
+    }
 }
 
-/// What the command needs, decoded from the invocation.
-#[derive(Debug, Clone)]
+/// What the command needs (its arguments, by name).
+#[derive(Debug, Clone, Deserialize)]
 pub struct StopOptions {
     /// The agent name.
     pub agent: String,
     /// `--force`.
     pub force: bool,
-    /// `--timeout`.
-    pub timeout: Duration,
+    /// `--timeout`: seconds to wait for the runtime to exit when asked.
+    pub timeout: u64,
 }
 
 /// What stopping did.
@@ -106,48 +130,49 @@ pub fn stop(context: &Context<'_>, options: &StopOptions) -> Result<StopReport> 
     let mut exited_when_asked = false;
 
     if was_running && !options.force {
-        progress(
-            context,
-            &format!(
-                "asking agent `{agent}` to exit (Ctrl-C), waiting up to {}s…",
-                options.timeout.as_secs()
-            ),
-        );
+        let timeout = Duration::from_secs(options.timeout);
+        note(context, &format!("asking agent `{agent}` to exit (Ctrl-C)"));
         // The session may end between the keys; only the first must get through.
         tmux.send_keys(&session, &["C-c"])?;
+        let waiting = context.progress(&format!(
+            "Waiting up to {}s for agent {agent} to exit",
+            options.timeout
+        ));
         std::thread::sleep(BETWEEN_INTERRUPTS);
         let _ = tmux.send_keys(&session, &["C-c"]);
-        exited_when_asked = poll_until(options.timeout, POLL_STEP, || {
+        exited_when_asked = poll_until(timeout, POLL_STEP, || {
             !pane_running() && !tmux.has_session(&session).unwrap_or(false)
         });
+        waiting.finish();
         if !exited_when_asked {
-            progress(
+            note(
                 context,
                 &format!(
                     "agent `{agent}` did not exit within {}s; killing its session",
-                    options.timeout.as_secs()
+                    options.timeout
                 ),
             );
         }
     }
+    let ending = context.progress(&format!("Stopping agent {agent}"));
     if was_running {
         tmux.kill_session(&session)?;
     }
     let mut process_gone = poll_until(HANG_UP_GRACE, POLL_STEP, || !pane_running());
-    if !process_gone {
-        let pid = pane_pid.unwrap_or_default();
-        if options.force {
-            send_signal(pid, Signal::SIGKILL);
-            process_gone = poll_until(HANG_UP_GRACE, POLL_STEP, || !pane_running());
-        } else {
-            warn(
-                context,
-                &format!(
-                    "process {pid} of agent `{agent}` survived the end of its tmux session; \
-                     end it with `mosaic fleet stop {agent} --force`"
-                ),
-            );
-        }
+    if !process_gone && options.force {
+        send_signal(pane_pid.unwrap_or_default(), Signal::SIGKILL);
+        process_gone = poll_until(HANG_UP_GRACE, POLL_STEP, || !pane_running());
+    }
+    ending.finish();
+    if !process_gone && !options.force {
+        warn(
+            context,
+            &format!(
+                "process {} of agent `{agent}` survived the end of its tmux session; end it \
+                 with `mosaic fleet stop {agent} --force`",
+                pane_pid.unwrap_or_default()
+            ),
+        );
     }
     let sidecar_ended = record
         .sidecar_pid()
@@ -177,30 +202,4 @@ pub fn stop(context: &Context<'_>, options: &StopOptions) -> Result<StopReport> 
         process_gone,
         sidecar_ended,
     })
-}
-
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let timeout_text = invocation.value("timeout").unwrap_or("10");
-    let Ok(seconds) = timeout_text.trim().parse::<u64>() else {
-        bail!("--timeout {timeout_text}: expected a whole number of seconds, e.g. 10");
-    };
-    let options = StopOptions {
-        agent: invocation.value("agent").unwrap_or_default().to_string(),
-        force: invocation.flag("force"),
-        timeout: Duration::from_secs(seconds),
-    };
-    let report = stop(context, &options)?;
-    if context.json() {
-        context.print_json(&report)?;
-    } else if report.was_running {
-        writeln!(context.out(), "stopped agent {}", report.agent)?;
-    } else {
-        writeln!(
-            context.out(),
-            "agent {} was not running; marked it stopped (remove it with `mosaic fleet prune`)",
-            report.agent
-        )?;
-    }
-    Ok(if report.process_gone { 0 } else { 1 })
 }

@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use mosaic_plugin_api::anyhow::Result;
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
+use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context, Example};
+use serde::Deserialize;
 
 use crate::apply::{apply, check_gateway, StepResult};
 use crate::components::{self, Component, ALL_COMPONENTS};
@@ -13,14 +14,19 @@ use crate::plan::{FleetAnswers, Plan};
 use crate::prompts::{self, Aborted};
 use crate::record::{previous_components, record_completion};
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    CommandSpec::new(
-        "wizard",
-        "First-run setup: Claude hooks, the gateway, fleet defaults",
-    )
-    .long_about(
-        "Check this machine, choose what to set up (Claude Code hooks, the gateway \
+/// `mosaic wizard`.
+pub struct WizardCommand;
+
+impl Command for WizardCommand {
+    type Options = WizardOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new(
+            "wizard",
+            "First-run setup: Claude hooks, the gateway, fleet defaults",
+        )
+        .long_about(
+            "Check this machine, choose what to set up (Claude Code hooks, the gateway \
              daemon, fleet defaults), and apply it by running `mosaic config hooks \
              install`, `mosaic gateway install` and `mosaic config set` for you.\n\n\
              Interactive in a terminal. Headless with --yes, MOSAIC_ASSUME_YES=1 or when \
@@ -28,53 +34,57 @@ pub fn spec() -> CommandSpec {
              MOSAIC_ADMIN_EMAIL, MOSAIC_ADMIN_PASSWORD (and the other MOSAIC_* gateway \
              variables) from the environment, and invalid values stop the wizard before \
              anything changes. Re-running is safe: current values are the defaults.",
-    )
-    .arg(
-        ArgSpec::flag(
-            "yes",
-            "Headless: ask nothing, take values from the environment and defaults",
         )
-        .short('y'),
-    )
-    .arg(
-        ArgSpec::option(
-            "only",
-            "Set up only these components (hooks, gateway, fleet)",
+        .arg(
+            ArgSpec::flag(
+                "yes",
+                "Headless: ask nothing, take values from the environment and defaults",
+            )
+            .short('y'),
         )
-        .value_name("LIST")
-        .multiple()
-        .conflicts_with("skip"),
-    )
-    .arg(
-        ArgSpec::option("skip", "Leave out these components (hooks, gateway, fleet)")
+        .arg(
+            ArgSpec::option(
+                "only",
+                "Set up only these components (hooks, gateway, fleet)",
+            )
             .value_name("LIST")
-            .multiple(),
-    )
-    .example("wizard", "Interactive setup")
-    .example(
-        "wizard --yes --only hooks",
-        "Install the Claude hooks, nothing else, without questions",
-    )
+            .multiple()
+            .conflicts_with("skip"),
+        )
+        .arg(
+            ArgSpec::option("skip", "Leave out these components (hooks, gateway, fleet)")
+                .value_name("LIST")
+                .multiple(),
+        )
+        .with_example(plugins_example("wizard", "Interactive setup"))
+        .with_example(plugins_example(
+            "wizard --yes --only hooks",
+            "Install the Claude hooks, nothing else, without questions",
+        ))
+    }
+
+    fn run(context: &Context<'_>, options: WizardOptions) -> Result<i32> {
+        run_wizard(context, &options)
+    }
 }
 
-/// What the command needs, decoded from the invocation.
+/// An example that sets up components of other plugins. The in-process test
+/// harness has no other plugin, so there the wizard skips every component and
+/// exits 1; the plugin's tests check that it does so for that reason and no other.
+fn plugins_example(command: &str, description: &str) -> Example {
+    Example::new(command, description).expect_exit_code(1)
+}
+
+/// What the command needs (its arguments, by name).
+#[derive(Debug, Clone, Deserialize)]
 pub struct WizardOptions {
-    /// `--yes`.
+    /// `--yes` (the argument `yes`).
+    #[serde(rename = "yes")]
     pub assume_yes: bool,
     /// `--only`.
     pub only: Vec<String>,
     /// `--skip`.
     pub skip: Vec<String>,
-}
-
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let options = WizardOptions {
-        assume_yes: invocation.flag("yes"),
-        only: invocation.values("only"),
-        skip: invocation.values("skip"),
-    };
-    run_wizard(context, &options)
 }
 
 /// The fleet values of a headless run: environment, else config.json, else the
