@@ -26,9 +26,14 @@ pub mod protocol;
 pub mod settings;
 pub mod store;
 
-use mosaic_plugin_api::anyhow::{bail, Result};
-use mosaic_plugin_api::{ConfigKeySpec, Context, Invocation, Manifest, Plugin};
-use serde_json::json;
+use mosaic_plugin_api::{Commands, Manifest, Plugin};
+
+use commands::disable::Disable;
+use commands::enable::Enable;
+use commands::install::Install;
+use commands::list::List;
+use commands::run::Run;
+use commands::uninstall::Uninstall;
 
 /// The plugin. The SDK creates one per call with `Default`.
 #[derive(Default)]
@@ -36,62 +41,26 @@ pub struct Hooks;
 
 impl Plugin for Hooks {
     fn manifest(&self) -> Manifest {
-        Manifest {
-            name: "hooks".to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            description: "Mosaic's Claude Code hooks: Bash guard, agent activity, audit log"
-                .to_string(),
-            host_requirement: ">=0.1.0, <0.2.0".to_string(),
-            commands: vec![commands::hooks::spec()],
-            config: config_keys(),
-        }
+        let manifest = Manifest::new("hooks", env!("CARGO_PKG_VERSION"))
+            .description("Mosaic's Claude Code hooks: Bash guard, agent activity, audit log")
+            .host_requirement(">=0.2.0, <0.3.0");
+        guard::settings::config_keys()
+            .into_iter()
+            .fold(manifest, Manifest::config_key)
     }
 
-    fn run(&self, context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-        let words: Vec<&str> = invocation.command.iter().map(String::as_str).collect();
-        match words.as_slice() {
-            ["hooks", "install"] => commands::install::run(context, invocation),
-            ["hooks", "list"] => commands::list::run(context, invocation),
-            ["hooks", "enable"] => commands::enable::run(context, invocation),
-            ["hooks", "disable"] => commands::disable::run(context, invocation),
-            ["hooks", "uninstall"] => commands::uninstall::run(context, invocation),
-            ["hooks", "run"] => commands::run::run(context, invocation),
-            other => bail!("unknown command `config {}`", other.join(" ")),
-        }
+    fn commands(&self) -> Commands {
+        Commands::new().group(
+            commands::hooks::spec(),
+            Commands::new()
+                .command::<Install>()
+                .command::<List>()
+                .command::<Enable>()
+                .command::<Disable>()
+                .command::<Uninstall>()
+                .command::<Run>(),
+        )
     }
-}
-
-/// The `config.json` keys of the Bash guard.
-fn config_keys() -> Vec<ConfigKeySpec> {
-    vec![
-        ConfigKeySpec {
-            key: "hooks.bash_guard.disabled_rules".to_string(),
-            description: "Built-in Bash guard rules to turn off (delete-root-or-home, \
-                          force-push-protected-branch, download-into-shell, \
-                          overwrite-disk-device)"
-                .to_string(),
-            default: Some(json!([])),
-            env: None,
-            secret: false,
-        },
-        ConfigKeySpec {
-            key: "hooks.bash_guard.extra_rules".to_string(),
-            description: "More commands to block: [{\"pattern\": \"<regex>\", \"reason\": \
-                          \"<shown to Claude>\"}]"
-                .to_string(),
-            default: Some(json!([])),
-            env: None,
-            secret: false,
-        },
-        ConfigKeySpec {
-            key: "hooks.bash_guard.protected_branches".to_string(),
-            description: "Branches that must not be force-pushed or deleted (`prefix*` globs)"
-                .to_string(),
-            default: Some(json!(guard::DEFAULT_PROTECTED_BRANCHES)),
-            env: None,
-            secret: false,
-        },
-    ]
 }
 
 mosaic_plugin_api::export_plugin!(Hooks);

@@ -26,8 +26,9 @@ fn expect(output: &TestOutput, code: i32) {
 }
 
 #[test]
-fn examples_in_the_spec_work() {
+fn the_manifest_is_valid_and_the_examples_work() {
     let (host, _) = host();
+    host.check_manifest().unwrap();
     host.check_examples().unwrap();
 }
 
@@ -195,8 +196,21 @@ fn without_home_or_claude_home_the_error_says_what_to_set() {
 
 #[test]
 fn manifest_mounts_under_config_and_declares_the_guard_keys() {
-    let manifest = TestHost::<Hooks>::new().manifest();
+    let host = TestHost::<Hooks>::new();
+    host.check_manifest().unwrap();
+    let manifest = host.manifest();
+    assert_eq!(manifest.host_requirement, ">=0.2.0, <0.3.0");
+    assert_eq!(manifest.commands.len(), 1);
     assert_eq!(manifest.commands[0].mount, mosaic_plugin_api::Mount::Config);
+    let subcommands: Vec<&str> = manifest.commands[0]
+        .subcommands
+        .iter()
+        .map(|command| command.name.as_str())
+        .collect();
+    assert_eq!(
+        subcommands,
+        ["install", "list", "enable", "disable", "uninstall", "run"]
+    );
     let run = manifest.commands[0]
         .subcommands
         .iter()
@@ -204,5 +218,19 @@ fn manifest_mounts_under_config_and_declares_the_guard_keys() {
         .unwrap();
     assert!(run.hidden);
     let keys: Vec<&str> = manifest.config.iter().map(|key| key.key.as_str()).collect();
-    assert!(keys.contains(&"hooks.bash_guard.extra_rules"), "{keys:?}");
+    assert_eq!(
+        keys,
+        [
+            "hooks.bash_guard.disabled_rules",
+            "hooks.bash_guard.extra_rules",
+            "hooks.bash_guard.protected_branches"
+        ]
+    );
+    let branches = manifest
+        .find_config_key("hooks.bash_guard.protected_branches")
+        .unwrap();
+    assert_eq!(
+        branches.default,
+        Some(serde_json::json!(["main", "master"]))
+    );
 }

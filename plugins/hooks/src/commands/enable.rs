@@ -2,24 +2,29 @@
 //! `settings.json`, where they were.
 
 use mosaic_plugin_api::anyhow::Result;
-use mosaic_plugin_api::{CommandSpec, Context, Invocation};
+use mosaic_plugin_api::{Command, CommandSpec, Context};
 
-use super::switch;
+use super::switch::{self, SwitchArgs};
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    switch::switch_spec(
-        "enable",
-        "Re-enable disabled hooks",
-        "Re-enable Mosaic's hooks on the given Claude Code events: mark them enabled in \
-         hooks-config.json and put their entries back into settings.json exactly where they \
-         were. An event name Claude Code does not know is a usage error; an event Mosaic has \
-         no hook on is an error.",
-        "Enable",
-    )
-}
+/// `mosaic config hooks enable`.
+pub struct Enable;
 
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    switch::run(context, invocation, true)
+impl Command for Enable {
+    type Options = SwitchArgs;
+
+    fn spec() -> CommandSpec {
+        switch::switch_spec(
+            "enable",
+            "Re-enable disabled hooks",
+            "Re-enable Mosaic's hooks on the given Claude Code events: mark them enabled in \
+             hooks-config.json and put their entries back into settings.json exactly where they \
+             were. An event name Claude Code does not know is a usage error; an event Mosaic has \
+             no hook on is an error.",
+            "Enable",
+        )
+    }
+
+    fn run(context: &Context<'_>, args: SwitchArgs) -> Result<i32> {
+        switch::run(context, args, true)
+    }
 }

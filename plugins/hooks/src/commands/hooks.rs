@@ -1,8 +1,7 @@
-//! `mosaic config hooks`: the command group, mounted under the host's `config`.
+//! `mosaic config hooks`: the command group, mounted under the host's `config`. Its
+//! subcommands come from the plugin's command table ([`crate::Hooks`]).
 
 use mosaic_plugin_api::{CommandSpec, Mount};
-
-use super::{disable, enable, install, list, run, uninstall};
 
 /// The group's declaration.
 pub fn spec() -> CommandSpec {
@@ -31,10 +30,4 @@ pub fn spec() -> CommandSpec {
             "config hooks disable PostToolUse",
             "Turn one event's hooks off (reversible)",
         )
-        .subcommand(install::spec())
-        .subcommand(list::spec())
-        .subcommand(enable::spec())
-        .subcommand(disable::spec())
-        .subcommand(uninstall::spec())
-        .subcommand(run::spec())
 }

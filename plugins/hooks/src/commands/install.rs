@@ -11,7 +11,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use mosaic_plugin_api::anyhow::{Context as _, Result};
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Example, Invocation};
+use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context, Example};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::hook_command::{hook_command, mosaic_binary, parse_hook_command};
@@ -20,31 +21,54 @@ use crate::merge::{mirror, MirrorOptions};
 use crate::paths::ClaudePaths;
 use crate::store::{self, Written};
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    let mut spec = CommandSpec::new(
-        "install",
-        "Install Mosaic's hooks into Claude Code's settings.json",
-    )
-    .long_about(
-        "Install Mosaic's default hooks: write them to $CLAUDE_HOME/hooks-config.json and \
-         mirror the enabled ones into $CLAUDE_HOME/settings.json (created if missing; a \
-         missing CLAUDE_HOME is created with mode 0700). Other hooks and settings are left \
-         as they are. Running it again changes nothing, except that it repairs Mosaic's \
-         entries in settings.json and points them at this mosaic binary (run it after \
-         moving mosaic).",
-    )
-    .arg(ArgSpec::flag(
-        "force",
-        "Reset Mosaic's hooks to the defaults (re-enables disabled hooks, undoes edits)",
-    ));
-    spec.examples = vec![Example {
-        command: "config hooks install".into(),
-        description: "Install (or repair) Mosaic's hooks".into(),
-        expect_stdout_contains: Some("hooks".into()),
-        ..Example::default()
-    }];
-    spec
+/// `mosaic config hooks install`.
+pub struct Install;
+
+/// The arguments of `install`; `run` adds the binary to make [`InstallOptions`].
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct InstallArgs {
+    /// `--force`: reset to the defaults.
+    pub force: bool,
+}
+
+impl Command for Install {
+    type Options = InstallArgs;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new(
+            "install",
+            "Install Mosaic's hooks into Claude Code's settings.json",
+        )
+        .long_about(
+            "Install Mosaic's default hooks: write them to $CLAUDE_HOME/hooks-config.json and \
+             mirror the enabled ones into $CLAUDE_HOME/settings.json (created if missing; a \
+             missing CLAUDE_HOME is created with mode 0700). Other hooks and settings are \
+             left as they are. Running it again changes nothing, except that it repairs \
+             Mosaic's entries in settings.json and points them at this mosaic binary (run it \
+             after moving mosaic).",
+        )
+        .arg(ArgSpec::flag(
+            "force",
+            "Reset Mosaic's hooks to the defaults (re-enables disabled hooks, undoes edits)",
+        ))
+        .with_example(
+            Example::new("config hooks install", "Install (or repair) Mosaic's hooks")
+                .expect_stdout_contains("hooks"),
+        )
+    }
+
+    fn run(context: &Context<'_>, args: InstallArgs) -> Result<i32> {
+        let paths = super::claude_paths(context)?;
+        let binary = mosaic_binary(|key| context.env(key))
+            .context("cannot tell where the mosaic binary is, for the hook commands")?;
+        let options = InstallOptions {
+            force: args.force,
+            binary,
+        };
+        let report = install(&paths, &options)?;
+        print_report(context, &paths, &report)?;
+        Ok(0)
+    }
 }
 
 /// What `install` does.
@@ -133,16 +157,8 @@ fn reset(existing: HooksConfig, mut defaults: Vec<HookRecord>) -> HooksConfig {
     HooksConfig::new(defaults)
 }
 
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let paths = super::claude_paths(context)?;
-    let binary = mosaic_binary(|key| context.env(key))
-        .context("cannot tell where the mosaic binary is, for the hook commands")?;
-    let options = InstallOptions {
-        force: invocation.flag("force"),
-        binary,
-    };
-    let report = install(&paths, &options)?;
+/// Prints what `install` did: a summary, or the JSON document with `--json`.
+fn print_report(context: &Context<'_>, paths: &ClaudePaths, report: &InstallReport) -> Result<()> {
     let enabled = report.hooks.iter().filter(|hook| hook.enabled).count();
     if context.json() {
         context.print_json(&json!({
@@ -169,7 +185,7 @@ pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
             paths.settings.display()
         )?;
     }
-    Ok(0)
+    Ok(())
 }
 
 #[cfg(test)]

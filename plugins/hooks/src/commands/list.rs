@@ -6,44 +6,59 @@ use std::path::{Path, PathBuf};
 
 use mosaic_plugin_api::anyhow::Result;
 use mosaic_plugin_api::sdk::output::Table;
-use mosaic_plugin_api::{CommandSpec, Context, Example, Invocation};
+use mosaic_plugin_api::{Command, CommandSpec, Context, Example, NoOptions};
 use serde::Serialize;
 
-use crate::guard::GuardSettings;
+use crate::guard::{GuardConfig, GuardSettings};
 use crate::hook_command::{mosaic_binary, parse_hook_command};
 use crate::merge::{drift, orphans};
 use crate::paths::ClaudePaths;
 use crate::store;
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    let mut spec = CommandSpec::new("list", "Show Mosaic's hooks and whether they are enabled")
-        .long_about(
-            "Show Mosaic's hooks: event, matcher, hook, enabled or disabled, and the command \
-             Claude Code runs. The DRIFT column says where settings.json no longer matches \
-             Mosaic's record (an entry removed or edited by hand, a moved mosaic binary); \
-             `mosaic config hooks install` repairs it. Mosaic entries in settings.json that \
-             the record does not know are listed as `unrecorded`. Problems in the Bash \
-             guard's configuration (hooks.bash_guard in config.json, e.g. an extra rule \
-             whose pattern is not a valid regular expression) are reported as warnings \
-             naming the file (`warnings` with --json).",
-        )
-        .alias("ls");
-    spec.examples = vec![
-        Example {
-            command: "config hooks list".into(),
-            description: "Show all hooks and their status".into(),
-            expect_stdout_contains: Some("bash-guard".into()),
-            ..Example::default()
-        },
-        Example {
-            command: "config hooks list --json".into(),
-            description: "The same as one JSON document".into(),
-            expect_stdout_contains: Some("\"installed\": true".into()),
-            ..Example::default()
-        },
-    ];
-    spec
+/// `mosaic config hooks list`.
+pub struct List;
+
+impl Command for List {
+    type Options = NoOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new("list", "Show Mosaic's hooks and whether they are enabled")
+            .long_about(
+                "Show Mosaic's hooks: event, matcher, hook, enabled or disabled, and the \
+                 command Claude Code runs. The DRIFT column says where settings.json no longer \
+                 matches Mosaic's record (an entry removed or edited by hand, a moved mosaic \
+                 binary); `mosaic config hooks install` repairs it. Mosaic entries in \
+                 settings.json that the record does not know are listed as `unrecorded`. \
+                 Problems in the Bash guard's configuration (hooks.bash_guard in config.json, \
+                 e.g. an extra rule whose pattern is not a valid regular expression) are \
+                 reported as warnings naming the file (`warnings` with --json).",
+            )
+            .alias("ls")
+            .with_example(
+                Example::new("config hooks list", "Show all hooks and their status")
+                    .expect_stdout_contains("bash-guard"),
+            )
+            .with_example(
+                Example::new("config hooks list --json", "The same as one JSON document")
+                    .expect_stdout_contains("\"installed\": true"),
+            )
+    }
+
+    fn run(context: &Context<'_>, _options: NoOptions) -> Result<i32> {
+        let paths = super::claude_paths(context)?;
+        let binary = mosaic_binary(|key| context.env(key)).ok();
+        let listing = list(
+            &paths,
+            binary.as_deref(),
+            &GuardConfig::from_context(context),
+        )?;
+        if context.json() {
+            context.print_json(&listing)?;
+        } else {
+            print_listing(context, &paths, &listing)?;
+        }
+        Ok(0)
+    }
 }
 
 /// One row of the listing.
@@ -86,8 +101,13 @@ impl Listing {
 }
 
 /// Lists Mosaic's hooks in the Claude home of `paths`. `binary` is this `mosaic`
-/// (to spot commands that call another one); `config_dir` holds `config.json`.
-pub fn list(paths: &ClaudePaths, binary: Option<&Path>, config_dir: &Path) -> Result<Listing> {
+/// (to spot commands that call another one); `guard_config` is where the Bash guard's
+/// settings come from (checked for problems).
+pub fn list(
+    paths: &ClaudePaths,
+    binary: Option<&Path>,
+    guard_config: &GuardConfig<'_>,
+) -> Result<Listing> {
     let (record, settings) = store::read(paths)?;
     let records = record.map(|config| config.hooks);
     let mut hooks = Vec::new();
@@ -120,7 +140,7 @@ pub fn list(paths: &ClaudePaths, binary: Option<&Path>, config_dir: &Path) -> Re
             drift: vec!["in settings.json, but not in hooks-config.json".to_string()],
         });
     }
-    let (_, warnings) = GuardSettings::load(config_dir);
+    let (_, warnings) = GuardSettings::load(guard_config);
     Ok(Listing {
         installed: records.is_some(),
         settings: paths.settings.clone(),
@@ -156,15 +176,8 @@ fn binary_drift(command: &str, current: Option<&Path>) -> Option<String> {
     })
 }
 
-/// Runs the command.
-pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
-    let paths = super::claude_paths(context)?;
-    let binary = mosaic_binary(|key| context.env(key)).ok();
-    let listing = list(&paths, binary.as_deref(), &context.config_dir())?;
-    if context.json() {
-        context.print_json(&listing)?;
-        return Ok(0);
-    }
+/// Prints a listing as a table, with its warnings and drift on stderr.
+fn print_listing(context: &Context<'_>, paths: &ClaudePaths, listing: &Listing) -> Result<()> {
     for warning in &listing.warnings {
         writeln!(context.err(), "warning: {warning}")?;
     }
@@ -177,7 +190,7 @@ pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
         )?;
     }
     if listing.hooks.is_empty() {
-        return Ok(0);
+        return Ok(());
     }
     let mut table = Table::new(&["event", "matcher", "hook", "state", "drift", "command"]);
     for row in &listing.hooks {
@@ -202,7 +215,7 @@ pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
              repair it"
         )?;
     }
-    Ok(0)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -215,7 +228,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let paths = ClaudePaths::new(&dir.path().join(".claude"));
         let binary = std::env::current_exe().unwrap();
-        let listing = list(&paths, Some(&binary), dir.path()).unwrap();
+        let listing = list(&paths, Some(&binary), &GuardConfig::from_dir(dir.path())).unwrap();
         assert!(!listing.installed);
         assert!(listing.hooks.is_empty());
 
@@ -227,13 +240,13 @@ mod tests {
             },
         )
         .unwrap();
-        let listing = list(&paths, Some(&binary), dir.path()).unwrap();
+        let listing = list(&paths, Some(&binary), &GuardConfig::from_dir(dir.path())).unwrap();
         assert!(listing.installed && !listing.drifted(), "{listing:?}");
 
         let text = std::fs::read_to_string(&paths.settings).unwrap();
         let edited = text.replace("\"matcher\": \"Bash\"", "\"matcher\": \"Bash|Edit\"");
         std::fs::write(&paths.settings, edited).unwrap();
-        let listing = list(&paths, Some(&binary), dir.path()).unwrap();
+        let listing = list(&paths, Some(&binary), &GuardConfig::from_dir(dir.path())).unwrap();
         let guard = listing
             .hooks
             .iter()
@@ -241,7 +254,12 @@ mod tests {
             .unwrap();
         assert_eq!(guard.drift, ["matcher changed in settings.json"]);
 
-        let other = list(&paths, Some(Path::new("/elsewhere/mosaic")), dir.path()).unwrap();
+        let other = list(
+            &paths,
+            Some(Path::new("/elsewhere/mosaic")),
+            &GuardConfig::from_dir(dir.path()),
+        )
+        .unwrap();
         assert!(
             other.hooks[1].drift[0].contains("not this mosaic"),
             "{other:?}"
@@ -262,7 +280,7 @@ mod tests {
             r#"{"hooks": {"bash_guard": {"extra_rules": ["("]}}}"#,
         )
         .unwrap();
-        let listing = list(&paths, None, dir.path()).unwrap();
+        let listing = list(&paths, None, &GuardConfig::from_dir(dir.path())).unwrap();
         assert!(!listing.installed);
         assert_eq!(listing.hooks[0].state, "unrecorded");
         assert_eq!(listing.warnings.len(), 1, "{listing:?}");

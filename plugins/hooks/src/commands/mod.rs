@@ -1,6 +1,7 @@
-//! One module per command of `mosaic config hooks`: each declares its command
-//! (`spec`), turns the invocation into an options struct, and calls one plain
-//! function that the tests call directly (`run` only does the printing).
+//! One module per command of `mosaic config hooks`: each is a type implementing
+//! [`mosaic_plugin_api::Command`] — its declaration (`spec`), its typed options, and
+//! a `run` that calls one plain function the tests call directly and prints the
+//! result. The group itself is [`hooks`]; the table in [`crate::Hooks`] lists them.
 
 pub mod disable;
 pub mod enable;

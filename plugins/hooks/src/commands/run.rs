@@ -19,34 +19,86 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mosaic_plugin_api::anyhow::{Context as _, Result};
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
+use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context};
+use serde::Deserialize;
 
 use crate::activity;
 use crate::audit::{self, AuditEntry};
-use crate::guard::{self, GuardSettings, Situation};
+use crate::guard::{self, GuardConfig, GuardSettings, Situation};
 use crate::hooks_config::{ACTIVITY, BASH_GUARD};
 use crate::protocol::{deny_tool_use, HookInput};
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    CommandSpec::new("run", "Run a Mosaic hook (Claude Code calls this)")
-        .long_about(
-            "Run one of Mosaic's hooks: read Claude Code's hook input JSON on stdin and \
-             answer in Claude Code's hook protocol. Claude Code runs this through the \
-             entries `mosaic config hooks install` writes to settings.json; it is not meant \
-             to be typed.",
-        )
-        .arg(
-            ArgSpec::positional("hook", "The hook: bash-guard or activity")
-                .value_name("HOOK")
-                .required(),
-        )
-        .hidden()
+/// `mosaic config hooks run <HOOK>`.
+pub struct Run;
+
+/// The arguments of `run`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RunArgs {
+    /// The hook: `bash-guard` or `activity`.
+    pub hook: String,
+}
+
+impl Command for Run {
+    type Options = RunArgs;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new("run", "Run a Mosaic hook (Claude Code calls this)")
+            .long_about(
+                "Run one of Mosaic's hooks: read Claude Code's hook input JSON on stdin and \
+                 answer in Claude Code's hook protocol. Claude Code runs this through the \
+                 entries `mosaic config hooks install` writes to settings.json; it is not \
+                 meant to be typed.",
+            )
+            .arg(
+                ArgSpec::positional("hook", "The hook: bash-guard or activity")
+                    .value_name("HOOK")
+                    .required(),
+            )
+            .hidden()
+    }
+
+    fn run(context: &Context<'_>, args: RunArgs) -> Result<i32> {
+        let hook = args.hook.as_str();
+        if context.stdin_is_tty() {
+            writeln!(
+                context.err(),
+                "error: `mosaic config hooks run {hook}` is run by Claude Code and reads its \
+                 hook input JSON on stdin; pipe one in, e.g. \
+                 echo '{{\"hook_event_name\":\"Stop\"}}' | mosaic config hooks run {hook}"
+            )?;
+            return Ok(2);
+        }
+        let mut input = String::new();
+        let read = std::io::stdin()
+            .read_to_string(&mut input)
+            .context("reading the hook input on stdin");
+        let environment = HookEnvironment {
+            config_dir: context.config_dir(),
+            run_dir: context.fleet_run_dir(),
+            mosaic_agent: context.env("MOSAIC_AGENT"),
+            home: context
+                .env("HOME")
+                .filter(|home| !home.is_empty())
+                .map(PathBuf::from),
+            now: SystemTime::now(),
+            guard_config: GuardConfig::from_context(context),
+        };
+        let mut outcome = handle_hook(&environment, hook, &input);
+        if let Err(error) = read {
+            outcome.problems.insert(0, format!("{error:#}"));
+        }
+        if !outcome.stdout.is_empty() {
+            writeln!(context.out(), "{}", outcome.stdout)?;
+        }
+        for problem in &outcome.problems {
+            writeln!(context.err(), "mosaic hooks: {problem}")?;
+        }
+        Ok(0)
+    }
 }
 
 /// What a hook run may use besides its input.
-#[derive(Debug, Clone)]
-pub struct HookEnvironment {
+pub struct HookEnvironment<'a> {
     /// Mosaic's config dir (holds `config.json` and the audit log).
     pub config_dir: PathBuf,
     /// The fleet run dir (activity records).
@@ -57,6 +109,8 @@ pub struct HookEnvironment {
     pub home: Option<PathBuf>,
     /// The time of the event.
     pub now: SystemTime,
+    /// Where the Bash guard's settings come from (read only by `bash-guard`).
+    pub guard_config: GuardConfig<'a>,
 }
 
 /// What a hook run answers.
@@ -72,7 +126,7 @@ pub struct HookOutcome {
 }
 
 /// Handles one hook event; never fails (problems are reported in the outcome).
-pub fn handle_hook(environment: &HookEnvironment, hook: &str, input_text: &str) -> HookOutcome {
+pub fn handle_hook(environment: &HookEnvironment<'_>, hook: &str, input_text: &str) -> HookOutcome {
     let mut problems = Vec::new();
     let (input, readable) = match HookInput::parse(input_text) {
         Ok(input) => (input, true),
@@ -159,49 +213,10 @@ pub fn handle_hook(environment: &HookEnvironment, hook: &str, input_text: &str) 
 }
 
 /// The guard's settings from config.json; on a broken file, the built-in rules.
-fn guard_settings(environment: &HookEnvironment, problems: &mut Vec<String>) -> GuardSettings {
-    let (settings, warnings) = GuardSettings::load(&environment.config_dir);
+fn guard_settings(environment: &HookEnvironment<'_>, problems: &mut Vec<String>) -> GuardSettings {
+    let (settings, warnings) = GuardSettings::load(&environment.guard_config);
     problems.extend(warnings);
     settings
-}
-
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let hook = invocation.value("hook").unwrap_or_default();
-    if context.stdin_is_tty() {
-        writeln!(
-            context.err(),
-            "error: `mosaic config hooks run {hook}` is run by Claude Code and reads its hook \
-             input JSON on stdin; pipe one in, e.g. echo '{{\"hook_event_name\":\"Stop\"}}' | \
-             mosaic config hooks run {hook}"
-        )?;
-        return Ok(2);
-    }
-    let mut input = String::new();
-    let read = std::io::stdin()
-        .read_to_string(&mut input)
-        .context("reading the hook input on stdin");
-    let environment = HookEnvironment {
-        config_dir: context.config_dir(),
-        run_dir: context.fleet_run_dir(),
-        mosaic_agent: context.env("MOSAIC_AGENT"),
-        home: context
-            .env("HOME")
-            .filter(|home| !home.is_empty())
-            .map(PathBuf::from),
-        now: SystemTime::now(),
-    };
-    let mut outcome = handle_hook(&environment, hook, &input);
-    if let Err(error) = read {
-        outcome.problems.insert(0, format!("{error:#}"));
-    }
-    if !outcome.stdout.is_empty() {
-        writeln!(context.out(), "{}", outcome.stdout)?;
-    }
-    for problem in &outcome.problems {
-        writeln!(context.err(), "mosaic hooks: {problem}")?;
-    }
-    Ok(0)
 }
 
 #[cfg(test)]
@@ -213,13 +228,14 @@ mod tests {
 
     use super::*;
 
-    fn environment(root: &std::path::Path, agent: Option<&str>) -> HookEnvironment {
+    fn environment(root: &std::path::Path, agent: Option<&str>) -> HookEnvironment<'static> {
         HookEnvironment {
             config_dir: root.join("config"),
             run_dir: root.join("run"),
             mosaic_agent: agent.map(str::to_string),
             home: Some(PathBuf::from("/home/ada")),
             now: UNIX_EPOCH + Duration::from_secs(1_000),
+            guard_config: GuardConfig::from_dir(&root.join("config")),
         }
     }
 

@@ -8,7 +8,8 @@
 use std::io::Write;
 
 use mosaic_plugin_api::anyhow::{bail, Result};
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Example, Invocation};
+use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Example};
+use serde::Deserialize;
 
 use crate::events::CLAUDE_CODE_EVENTS;
 use crate::merge::{mirror, MirrorOptions};
@@ -22,6 +23,26 @@ pub enum Selection {
     All,
     /// These events (Claude Code event names).
     Events(Vec<String>),
+}
+
+/// The arguments of `enable` and `disable`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SwitchArgs {
+    /// The events named on the command line.
+    pub events: Vec<String>,
+    /// `--all`: every event Mosaic has a hook on.
+    pub all: bool,
+}
+
+impl SwitchArgs {
+    /// The events chosen; `None` when neither events nor `--all` were given.
+    pub fn selection(self) -> Option<Selection> {
+        match (self.all, self.events.is_empty()) {
+            (true, _) => Some(Selection::All),
+            (false, false) => Some(Selection::Events(self.events)),
+            (false, true) => None,
+        }
+    }
 }
 
 /// What `enable`/`disable` do.
@@ -46,7 +67,7 @@ pub struct SwitchReport {
 
 /// The declaration shared by `enable` and `disable`.
 pub fn switch_spec(name: &str, about: &str, long_about: &str, verb: &str) -> CommandSpec {
-    let mut spec = CommandSpec::new(name, about)
+    CommandSpec::new(name, about)
         .long_about(long_about)
         .arg(
             ArgSpec::positional("events", "Claude Code hook events, e.g. PostToolUse")
@@ -54,20 +75,15 @@ pub fn switch_spec(name: &str, about: &str, long_about: &str, verb: &str) -> Com
                 .multiple()
                 .possible_values(CLAUDE_CODE_EVENTS),
         )
-        .arg(ArgSpec::flag("all", &format!("{verb} every Mosaic hook")).conflicts_with("events"));
-    spec.examples = vec![
-        Example {
-            command: format!("config hooks {name} PostToolUse"),
-            description: format!("{verb} the PostToolUse hook"),
-            ..Example::default()
-        },
-        Example {
-            command: format!("config hooks {name} --all"),
-            description: format!("{verb} all of Mosaic's hooks"),
-            ..Example::default()
-        },
-    ];
-    spec
+        .arg(ArgSpec::flag("all", &format!("{verb} every Mosaic hook")).conflicts_with("events"))
+        .with_example(Example::new(
+            &format!("config hooks {name} PostToolUse"),
+            &format!("{verb} the PostToolUse hook"),
+        ))
+        .with_example(Example::new(
+            &format!("config hooks {name} --all"),
+            &format!("{verb} all of Mosaic's hooks"),
+        ))
 }
 
 /// Enables or disables the hooks of the selected events.
@@ -135,21 +151,16 @@ pub fn set_enabled(paths: &ClaudePaths, options: &SwitchOptions) -> Result<Switc
 }
 
 /// Runs `enable` (`enabled` true) or `disable`.
-pub fn run(context: &Context<'_>, invocation: &Invocation, enabled: bool) -> Result<i32> {
+pub fn run(context: &Context<'_>, args: SwitchArgs, enabled: bool) -> Result<i32> {
     let command = if enabled { "enable" } else { "disable" };
-    let events = invocation.values("events");
-    let selection = match (invocation.flag("all"), events.is_empty()) {
-        (true, _) => Selection::All,
-        (false, false) => Selection::Events(events),
-        (false, true) => {
-            writeln!(
-                context.err(),
-                "error: name at least one EVENT, or use --all\n\n\
-                 Usage: mosaic config hooks {command} <EVENT>...|--all\n\n\
-                 For more information, try '--help'."
-            )?;
-            return Ok(2);
-        }
+    let Some(selection) = args.selection() else {
+        writeln!(
+            context.err(),
+            "error: name at least one EVENT, or use --all\n\n\
+             Usage: mosaic config hooks {command} <EVENT>...|--all\n\n\
+             For more information, try '--help'."
+        )?;
+        return Ok(2);
     };
     let paths = super::claude_paths(context)?;
     let report = set_enabled(&paths, &SwitchOptions { selection, enabled })?;

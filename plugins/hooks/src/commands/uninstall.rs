@@ -7,26 +7,34 @@
 use std::io::Write;
 
 use mosaic_plugin_api::anyhow::Result;
-use mosaic_plugin_api::{CommandSpec, Context, Example, Invocation};
+use mosaic_plugin_api::{Command, CommandSpec, Context, NoOptions};
 
 use crate::merge::{orphans, remove_all};
 use crate::paths::ClaudePaths;
 use crate::store::{self, Written};
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    let mut spec = CommandSpec::new("uninstall", "Remove Mosaic's hooks from Claude Code")
-        .long_about(
-            "Remove Mosaic's entries from $CLAUDE_HOME/settings.json and delete \
-             $CLAUDE_HOME/hooks-config.json. The user's own hooks and every other setting \
-             stay as they are.",
-        );
-    spec.examples = vec![Example {
-        command: "config hooks uninstall".into(),
-        description: "Remove Mosaic's hooks".into(),
-        ..Example::default()
-    }];
-    spec
+/// `mosaic config hooks uninstall`.
+pub struct Uninstall;
+
+impl Command for Uninstall {
+    type Options = NoOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new("uninstall", "Remove Mosaic's hooks from Claude Code")
+            .long_about(
+                "Remove Mosaic's entries from $CLAUDE_HOME/settings.json and delete \
+                 $CLAUDE_HOME/hooks-config.json. The user's own hooks and every other \
+                 setting stay as they are.",
+            )
+            .example("config hooks uninstall", "Remove Mosaic's hooks")
+    }
+
+    fn run(context: &Context<'_>, _options: NoOptions) -> Result<i32> {
+        let paths = super::claude_paths(context)?;
+        let report = uninstall(&paths)?;
+        print_report(context, &paths, &report)?;
+        Ok(0)
+    }
 }
 
 /// What `uninstall` did.
@@ -58,10 +66,12 @@ pub fn uninstall(paths: &ClaudePaths) -> Result<UninstallReport> {
     })
 }
 
-/// Runs the command.
-pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
-    let paths = super::claude_paths(context)?;
-    let report = uninstall(&paths)?;
+/// Prints what `uninstall` did.
+fn print_report(
+    context: &Context<'_>,
+    paths: &ClaudePaths,
+    report: &UninstallReport,
+) -> Result<()> {
     if report.written.any() {
         writeln!(
             context.out(),
@@ -81,7 +91,7 @@ pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
             paths.claude_home.display()
         )?;
     }
-    Ok(0)
+    Ok(())
 }
 
 #[cfg(test)]
