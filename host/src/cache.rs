@@ -25,9 +25,12 @@ use mosaic_plugin_api::sdk::fs::{atomic_write, create_dir_all_with_mode, FileLoc
 use mosaic_plugin_api::API_VERSION;
 use serde::{Deserialize, Serialize};
 
-use crate::loader::{LoadOutcome, ManifestJson, HOST_VERSION};
+use crate::discovery::FileStamp;
+use crate::loader::{LoadedPlugin, PluginSummary, Refusal, HOST_VERSION};
 
-const CACHE_FORMAT: u32 = 4;
+/// Bumped whenever the layout of the index changes (5: the cache's own record
+/// type, [`CachedOutcome`]).
+const CACHE_FORMAT: u32 = 5;
 
 /// The first bytes of the cache file, so that any other file (an older JSON cache,
 /// garbage) is recognised as not ours before it is decoded.
@@ -36,39 +39,54 @@ const CACHE_MAGIC: &[u8] = b"mosaic-manifest-cache\n";
 /// The cache index's name in the cache dir.
 pub const CACHE_FILE_NAME: &str = "plugin-manifests.bin";
 
-/// What identifies one version of a file on disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileStamp {
-    /// Size in bytes.
-    pub size: u64,
-    /// Modification time in nanoseconds.
-    pub mtime_ns: i64,
-    /// Status-change time in nanoseconds (changes on every write, chmod, rename).
-    pub ctime_ns: i64,
-    /// Inode number.
-    pub inode: u64,
+/// Where a plugin's full manifest JSON is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ManifestJson {
+    /// In memory: inline in the index, when its own file could not be written.
+    Text(String),
+    /// In a file of the cache, under `plugin-manifests/`.
+    CacheFile(PathBuf),
 }
 
-impl FileStamp {
-    /// The stamp of a file's metadata.
-    pub fn of(metadata: &std::fs::Metadata) -> FileStamp {
-        use std::os::unix::fs::MetadataExt;
-        FileStamp {
-            size: metadata.size(),
-            mtime_ns: metadata.mtime() * 1_000_000_000 + metadata.mtime_nsec(),
-            ctime_ns: metadata.ctime() * 1_000_000_000 + metadata.ctime_nsec(),
-            inode: metadata.ino(),
+impl ManifestJson {
+    /// The JSON text.
+    pub fn read(&self) -> std::io::Result<String> {
+        match self {
+            ManifestJson::Text(text) => Ok(text.clone()),
+            ManifestJson::CacheFile(path) => std::fs::read_to_string(path),
         }
     }
 }
 
+/// What the cache remembers of loading one plugin file.
+///
+/// The full manifest is kept apart from the summary: a run decodes only the
+/// summaries, plus the manifest of the plugin it runs, so start-up does not grow
+/// with every command of every installed plugin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CachedOutcome {
+    /// The file loaded and its manifest passed every check.
+    Loaded {
+        /// The `mosaic-plugin-api` version it was built against.
+        api_version: String,
+        /// Its manifest's summary.
+        summary: Box<PluginSummary>,
+        /// Where its whole manifest is.
+        manifest: ManifestJson,
+    },
+    /// The loader refused it.
+    Refused(Refusal),
+}
+
 /// One cached plugin file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CacheEntry {
+struct CacheEntry {
     /// The file as it was when it was loaded.
-    pub stamp: FileStamp,
+    stamp: FileStamp,
     /// What loading it found.
-    pub outcome: LoadOutcome,
+    outcome: CachedOutcome,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -119,7 +137,7 @@ impl ManifestCache {
     /// Takes the cached outcome for a file out of the cache, if it is still the same
     /// file (moved, not copied: each file is asked for once per run). The entry stays
     /// in the file on disk.
-    pub fn take(&mut self, path: &Path, stamp: &FileStamp) -> Option<LoadOutcome> {
+    pub fn take(&mut self, path: &Path, stamp: &FileStamp) -> Option<CachedOutcome> {
         let key = key_of(path);
         match self.entries.remove(key.as_ref()) {
             Some(entry) if entry.stamp == *stamp => Some(entry.outcome),
@@ -127,26 +145,45 @@ impl ManifestCache {
         }
     }
 
-    /// Records what loading a file found. A full manifest goes to a file of its own
-    /// (the index then holds only the summary); if that file cannot be written the
-    /// manifest stays inline, which is only slower.
-    pub fn insert(&mut self, path: &Path, stamp: FileStamp, mut outcome: LoadOutcome) {
-        if let LoadOutcome::Loaded {
-            summary, manifest, ..
-        } = &mut outcome
-        {
-            if let ManifestJson::Text(text) = manifest {
-                match self.write_manifest_file(&summary.name, text) {
-                    Ok(file) => *manifest = ManifestJson::CacheFile(file),
-                    Err(error) => tracing::debug!(
-                        "keeping the manifest of {} inline: {error:#}",
-                        path.display()
-                    ),
+    /// Records what loading a file found and returns it as the cache keeps it. A full
+    /// manifest goes to a file of its own (the index then holds only the summary);
+    /// if that file cannot be written the manifest stays inline, which is only
+    /// slower.
+    pub fn insert(
+        &mut self,
+        path: &Path,
+        stamp: FileStamp,
+        loaded: Result<LoadedPlugin, Refusal>,
+    ) -> CachedOutcome {
+        let outcome = match loaded {
+            Ok(plugin) => {
+                let manifest =
+                    match self.write_manifest_file(&plugin.summary.name, &plugin.manifest_json) {
+                        Ok(file) => ManifestJson::CacheFile(file),
+                        Err(error) => {
+                            tracing::debug!(
+                                "keeping the manifest of {} inline: {error:#}",
+                                path.display()
+                            );
+                            ManifestJson::Text(plugin.manifest_json)
+                        }
+                    };
+                CachedOutcome::Loaded {
+                    api_version: plugin.api_version,
+                    summary: Box::new(plugin.summary),
+                    manifest,
                 }
             }
-        }
-        self.fresh
-            .insert(key_of(path).into_owned(), CacheEntry { stamp, outcome });
+            Err(refusal) => CachedOutcome::Refused(refusal),
+        };
+        self.fresh.insert(
+            key_of(path).into_owned(),
+            CacheEntry {
+                stamp,
+                outcome: outcome.clone(),
+            },
+        );
+        outcome
     }
 
     fn write_manifest_file(&self, plugin: &str, text: &str) -> Result<PathBuf> {
@@ -200,7 +237,7 @@ impl ManifestCache {
         let referenced: HashSet<PathBuf> = merged
             .values()
             .filter_map(|entry| match &entry.outcome {
-                LoadOutcome::Loaded {
+                CachedOutcome::Loaded {
                     manifest: ManifestJson::CacheFile(file),
                     ..
                 } => Some(file.clone()),
@@ -268,11 +305,14 @@ fn read_entries(path: &Path) -> Option<BTreeMap<String, CacheEntry>> {
 mod tests {
     use super::*;
 
-    fn broken() -> LoadOutcome {
-        LoadOutcome::Broken {
+    fn broken() -> Result<LoadedPlugin, Refusal> {
+        Err(Refusal {
+            kind: crate::loader::RefusalKind::Broken,
+            api_version: None,
+            summary: None,
             reason: "r".into(),
             detail: "d".into(),
-        }
+        })
     }
 
     #[test]

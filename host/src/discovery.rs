@@ -1,12 +1,40 @@
 //! Finding plugin files on the search path: every `libmosaic_*.so` in each search
-//! directory, with the facts the cache and the trust check need (size, times, owner
-//! and mode). Nothing is loaded here.
+//! directory, with the facts the cache and the trust check need (the file's
+//! [`FileStamp`], its owner and mode). Nothing is loaded here.
 
 use std::path::PathBuf;
 
-use crate::cache::FileStamp;
+use serde::{Deserialize, Serialize};
+
 use crate::paths::{plugin_name_from_file, SearchDir};
 use crate::trust::untrusted_reason;
+
+/// What identifies one version of a file on disk: the key of the manifest cache,
+/// and the proof the loader needs to skip a layout check it already did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time in nanoseconds.
+    pub mtime_ns: i64,
+    /// Status-change time in nanoseconds (changes on every write, chmod, rename).
+    pub ctime_ns: i64,
+    /// Inode number.
+    pub inode: u64,
+}
+
+impl FileStamp {
+    /// The stamp of a file's metadata.
+    pub fn of(metadata: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            size: metadata.size(),
+            mtime_ns: metadata.mtime() * 1_000_000_000 + metadata.mtime_nsec(),
+            ctime_ns: metadata.ctime() * 1_000_000_000 + metadata.ctime_nsec(),
+            inode: metadata.ino(),
+        }
+    }
+}
 
 /// A search directory as found on disk.
 #[derive(Debug, Clone)]

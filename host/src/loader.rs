@@ -1,12 +1,16 @@
 //! Loading a plugin library and asking it for its manifest, with every way that can
-//! fail turned into a classified, explained outcome.
+//! fail turned into an explained [`Refusal`].
 //!
 //! Libraries are opened with `lib_header_from_path` + `init_root_module` (never
 //! abi_stable's `load_from_file`, which caches the first module per type and would
 //! hand every later caller the first plugin). `init_root_module` checks the
-//! `mosaic-plugin-api` version and the type layouts; on top of that the plugin's
-//! declared host requirement is checked here. Libraries are never unloaded, and each
-//! is opened at most once per process.
+//! `mosaic-plugin-api` version and the type layouts; the manifest is checked with
+//! the API's one validator (`validate::check_manifest`, the same one a plugin's own
+//! tests run), and the plugin's declared host requirement here. Libraries are never
+//! unloaded, and each is opened at most once per process.
+//!
+//! What is kept of a loaded plugin between runs is the cache's business
+//! ([`crate::cache`]); this module only says what one load found.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,18 +18,17 @@ use std::sync::Mutex;
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::RResult;
-use std::collections::HashSet;
-
-use mosaic_plugin_api::{ArgKind, Manifest, Mount, PluginModRef, API_VERSION};
+use mosaic_plugin_api::validate::check_manifest;
+use mosaic_plugin_api::{Manifest, Mount, PluginModRef, API_VERSION};
 use serde::{Deserialize, Serialize};
 
-use crate::cache::FileStamp;
+use crate::discovery::FileStamp;
 
 /// The version of this host binary.
 pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Enough of a manifest to list a plugin and build the command tree without
-/// parsing the whole manifest: what the cache keeps parsed for every plugin.
+/// parsing the whole manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PluginSummary {
     /// The plugin's name.
@@ -78,64 +81,64 @@ impl PluginSummary {
     }
 }
 
-/// Where a plugin's full manifest JSON is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ManifestJson {
-    /// In memory, as read from the library (or inline in the cache index when its
-    /// own file could not be written).
-    Text(String),
-    /// In a file of the cache (see [`crate::cache`]).
-    CacheFile(std::path::PathBuf),
+/// A plugin file that loaded and whose manifest passed every check.
+#[derive(Debug, Clone)]
+pub struct LoadedPlugin {
+    /// The `mosaic-plugin-api` version it was built against.
+    pub api_version: String,
+    /// Its manifest's summary.
+    pub summary: PluginSummary,
+    /// Its whole (validated) manifest, as the JSON the plugin returned.
+    pub manifest_json: String,
 }
 
-impl ManifestJson {
-    /// The JSON text.
-    pub fn read(&self) -> std::io::Result<String> {
-        match self {
-            ManifestJson::Text(text) => Ok(text.clone()),
-            ManifestJson::CacheFile(path) => std::fs::read_to_string(path),
-        }
-    }
-}
-
-/// What loading a plugin file found out. Cached by file (see [`crate::cache`]).
-///
-/// The full manifest is kept apart from the summary: a run parses only the
-/// summaries, plus the manifest of the plugin it runs, so start-up does not grow
-/// with every command of every installed plugin.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LoadOutcome {
-    /// A valid plugin.
-    Loaded {
-        /// The `mosaic-plugin-api` version it was built against.
-        api_version: String,
-        /// Its manifest's summary.
-        summary: Box<PluginSummary>,
-        /// Its whole manifest (validated), as JSON.
-        manifest: ManifestJson,
-    },
+/// Why a file cannot be used as a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RefusalKind {
     /// A plugin this host cannot use: other ABI version, other layout, or a host
     /// requirement this version does not meet.
-    Incompatible {
-        /// The API version it was built against, when known.
-        api_version: Option<String>,
-        /// Its manifest's summary, when it could be read (a host requirement not met).
-        summary: Option<Box<PluginSummary>>,
-        /// One line: what is wrong and the fix.
-        reason: String,
-        /// The full explanation for `plugins doctor`.
-        detail: String,
-    },
-    /// Not a usable plugin: not a library, no root module, a panic or invalid JSON in
-    /// its manifest.
-    Broken {
-        /// One line.
-        reason: String,
-        /// The full explanation for `plugins doctor`.
-        detail: String,
-    },
+    Incompatible,
+    /// Not a usable plugin: not a library, no root module, a panic or invalid JSON
+    /// in its manifest, a manifest the validator refuses.
+    Broken,
+}
+
+/// A file the loader refused, and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Refusal {
+    /// Incompatible or broken.
+    pub kind: RefusalKind,
+    /// The API version it was built against, when known.
+    pub api_version: Option<String>,
+    /// Its manifest's summary, when the manifest could be read (a host requirement
+    /// not met).
+    pub summary: Option<Box<PluginSummary>>,
+    /// One line: what is wrong and the fix.
+    pub reason: String,
+    /// The full explanation for `plugins doctor`.
+    pub detail: String,
+}
+
+impl Refusal {
+    fn broken(reason: String, detail: String) -> Refusal {
+        Refusal {
+            kind: RefusalKind::Broken,
+            api_version: None,
+            summary: None,
+            reason,
+            detail,
+        }
+    }
+
+    fn incompatible(api_version: Option<String>, reason: String, detail: String) -> Refusal {
+        Refusal {
+            kind: RefusalKind::Incompatible,
+            api_version,
+            summary: None,
+            reason,
+            detail,
+        }
+    }
 }
 
 static OPENED: Mutex<Option<HashMap<PathBuf, PluginModRef>>> = Mutex::new(None);
@@ -169,7 +172,8 @@ fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or("").trim().to_string()
 }
 
-/// Opens the library (once per process) and returns its root module.
+/// Opens the library (once per process) and returns its root module and the API
+/// version it was built against.
 ///
 /// `verified` is the stamp of the file as it was when an earlier run loaded it and
 /// abi_stable checked its type layouts (a manifest-cache hit). If the file still has
@@ -178,7 +182,7 @@ fn first_line(text: &str) -> String {
 pub fn open_module(
     path: &Path,
     verified: Option<&FileStamp>,
-) -> Result<(PluginModRef, String), LoadOutcome> {
+) -> Result<(PluginModRef, String), Refusal> {
     let header = lib_header_from_path(path).map_err(|error| classify(path, error, None))?;
     let parsed_version = header.version_strings().parsed().ok().map(version_text);
     // abi_stable's own version check lets a plugin built against a *newer* 0.N pass
@@ -209,7 +213,7 @@ pub fn open_module(
 }
 
 /// The refusal of a plugin built against `actual`, not compatible with `expected`.
-fn incompatible_api_version(path: &Path, actual: &str, expected: &str) -> LoadOutcome {
+fn incompatible_api_version(path: &Path, actual: &str, expected: &str) -> Refusal {
     let reason = format!(
         "built against mosaic-plugin-api {actual}, this host uses {expected}; \
          rebuild it against mosaic-plugin-api {}",
@@ -221,28 +225,23 @@ fn incompatible_api_version(path: &Path, actual: &str, expected: &str) -> LoadOu
         path.display(),
         api_series(expected)
     );
-    LoadOutcome::Incompatible {
-        api_version: Some(actual.to_string()),
-        summary: None,
-        detail,
-        reason,
-    }
+    Refusal::incompatible(Some(actual.to_string()), reason, detail)
 }
 
-fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> LoadOutcome {
+fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> Refusal {
     let file = path.display();
     match error {
-        LibraryError::OpenError { err, .. } => LoadOutcome::Broken {
-            reason: "not a loadable library".to_string(),
-            detail: format!("{file} could not be opened as a shared library: {err}"),
-        },
-        LibraryError::GetSymbolError { err, .. } => LoadOutcome::Broken {
-            reason: "not a mosaic plugin (no plugin root module exported)".to_string(),
-            detail: format!(
+        LibraryError::OpenError { err, .. } => Refusal::broken(
+            "not a loadable library".to_string(),
+            format!("{file} could not be opened as a shared library: {err}"),
+        ),
+        LibraryError::GetSymbolError { err, .. } => Refusal::broken(
+            "not a mosaic plugin (no plugin root module exported)".to_string(),
+            format!(
                 "{file} is a shared library but does not export a mosaic plugin ({err}); \
                  a plugin calls `mosaic_plugin_api::export_plugin!(YourPlugin)`"
             ),
-        },
+        ),
         LibraryError::IncompatibleVersionNumber {
             expected_version,
             actual_version,
@@ -258,86 +257,70 @@ fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> Lo
                  (layout check failed); rebuild it against mosaic-plugin-api {}",
                 api_series(API_VERSION)
             );
-            LoadOutcome::Incompatible {
-                api_version,
-                summary: None,
-                detail: format!("{file}: {reason}\n{error}"),
-                reason,
-            }
+            let detail = format!("{file}: {reason}\n{error}");
+            Refusal::incompatible(api_version, reason, detail)
         }
         LibraryError::InvalidAbiHeader(_) | LibraryError::InvalidCAbi { .. } => {
             let reason = format!(
                 "built with an incompatible abi_stable; rebuild it against mosaic-plugin-api {}",
                 api_series(API_VERSION)
             );
-            LoadOutcome::Incompatible {
-                api_version,
-                summary: None,
-                detail: format!("{file}: {reason}\n{error}"),
-                reason,
-            }
+            let detail = format!("{file}: {reason}\n{error}");
+            Refusal::incompatible(api_version, reason, detail)
         }
         other => {
             let text = other.to_string();
-            LoadOutcome::Broken {
-                reason: first_line(&text),
-                detail: format!("{file}: {text}"),
-            }
+            Refusal::broken(first_line(&text), format!("{file}: {text}"))
         }
     }
 }
 
 /// Loads a plugin file and reads, parses and checks its manifest.
-pub fn probe(path: &Path) -> LoadOutcome {
-    let (module, api_version) = match open_module(path, None) {
-        Ok(opened) => opened,
-        Err(outcome) => return outcome,
-    };
+pub fn probe(path: &Path) -> Result<LoadedPlugin, Refusal> {
+    let (module, api_version) = open_module(path, None)?;
     let manifest_fn = module.manifest();
     let json = match manifest_fn() {
         RResult::ROk(json) => json.into_string(),
         RResult::RErr(message) => {
-            return LoadOutcome::Broken {
-                reason: format!("manifest failed: {}", first_line(message.as_str())),
-                detail: format!("{}: manifest failed: {}", path.display(), message.as_str()),
-            }
+            return Err(Refusal::broken(
+                format!("manifest failed: {}", first_line(message.as_str())),
+                format!("{}: manifest failed: {}", path.display(), message.as_str()),
+            ))
         }
     };
-    let manifest: Manifest = match serde_json::from_str(&json) {
-        Ok(manifest) => manifest,
-        Err(error) => {
-            return LoadOutcome::Broken {
-                reason: format!("invalid manifest JSON: {error}"),
-                detail: format!(
+    let manifest: Manifest = serde_json::from_str(&json).map_err(|error| {
+        Refusal::broken(
+            format!("invalid manifest JSON: {error}"),
+            format!(
                 "{}: the manifest is not valid JSON for mosaic-plugin-api {API_VERSION}: {error}\n\
-                     manifest text: {}",
+                 manifest text: {}",
                 path.display(),
                 json.chars().take(400).collect::<String>()
             ),
-            }
-        }
-    };
-    if let Err(problem) =
-        validate_manifest(&manifest).and_then(|()| crate::tree::check_plugin_commands(&manifest))
-    {
-        return LoadOutcome::Broken {
-            reason: format!("invalid manifest: {problem}"),
-            detail: format!("{}: invalid manifest: {problem}", path.display()),
-        };
+        )
+    })?;
+    if let Err(problem) = check_manifest(&manifest) {
+        return Err(Refusal::broken(
+            format!("invalid manifest: {problem}"),
+            format!("{}: invalid manifest: {problem}", path.display()),
+        ));
     }
+    let summary = PluginSummary::of(&manifest);
     if let Err(reason) = check_host_requirement(&manifest) {
-        return LoadOutcome::Incompatible {
-            api_version: Some(api_version),
-            detail: format!("{}: {reason}", path.display()),
-            reason,
-            summary: Some(Box::new(PluginSummary::of(&manifest))),
-        };
+        return Err(Refusal {
+            summary: Some(Box::new(summary)),
+            ..Refusal::incompatible(
+                Some(api_version),
+                reason.clone(),
+                format!("{}: {reason}", path.display()),
+            )
+        });
     }
-    LoadOutcome::Loaded {
+    Ok(LoadedPlugin {
         api_version,
-        summary: Box::new(PluginSummary::of(&manifest)),
-        manifest: ManifestJson::Text(json),
-    }
+        summary,
+        manifest_json: json,
+    })
 }
 
 /// Whether this host's version meets the plugin's declared requirement.
@@ -360,200 +343,46 @@ pub fn check_host_requirement(manifest: &Manifest) -> Result<(), String> {
     }
 }
 
-fn valid_word(word: &str) -> bool {
-    !word.is_empty()
-        && word.len() <= 64
-        && word
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && word
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-}
-
-/// Global flags (`tree::global_args`) a plugin argument must not reuse.
-const RESERVED_SHORT_FLAGS: [char; 4] = ['v', 'q', 'h', 'V'];
-const RESERVED_LONG_FLAGS: [&str; 7] = [
-    "verbose",
-    "quiet",
-    "json",
-    "no-color",
-    "plugin-dir",
-    "help",
-    "version",
-];
-const RESERVED_ARG_NAMES: [&str; 5] = ["verbose", "quiet", "json", "no_color", "plugin_dir"];
-
-/// Checks what the host relies on: names are plain lowercase words, the version is
-/// semver, and every command makes a valid command line next to mosaic's global
-/// flags (clap only asserts that in debug builds, by panicking).
-pub fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
-    if !valid_word(&manifest.name) {
-        return Err(format!(
-            "plugin name `{}` must be lowercase letters, digits, `-` or `_`",
-            manifest.name
-        ));
-    }
-    semver::Version::parse(&manifest.version)
-        .map_err(|error| format!("version `{}` is not semver: {error}", manifest.version))?;
-    fn check_command(command: &mosaic_plugin_api::CommandSpec, path: &str) -> Result<(), String> {
-        let here = format!("{path}{}", command.name);
-        if !valid_word(&command.name) {
-            return Err(format!(
-                "command name `{here}` is not a plain lowercase word"
-            ));
-        }
-        let mut names = HashSet::new();
-        let mut shorts: HashSet<char> = RESERVED_SHORT_FLAGS.iter().copied().collect();
-        let mut longs: HashSet<String> = RESERVED_LONG_FLAGS
-            .iter()
-            .map(|name| name.to_string())
-            .collect();
-        for arg in &command.args {
-            if arg.name.is_empty() || !names.insert(arg.name.as_str()) {
-                return Err(format!(
-                    "command `{here}` has an empty or repeated argument name `{}`",
-                    arg.name
-                ));
-            }
-            if RESERVED_ARG_NAMES.contains(&arg.name.as_str()) {
-                return Err(format!(
-                    "command `{here}`: argument name `{}` is reserved for mosaic's global flags",
-                    arg.name
-                ));
-            }
-            if arg.kind != ArgKind::Positional {
-                if let Some(short) = arg.short {
-                    if !shorts.insert(short) {
-                        return Err(format!(
-                            "command `{here}`: `-{short}` is already taken (by another argument or \
-                             a global flag: -v -q -h -V)"
-                        ));
-                    }
-                }
-                let long = arg.long_name();
-                if !longs.insert(long.clone()) {
-                    return Err(format!(
-                        "command `{here}`: `--{long}` is already taken (by another argument or a \
-                         global flag: {})",
-                        RESERVED_LONG_FLAGS
-                            .map(|name| format!("--{name}"))
-                            .join(" ")
-                    ));
-                }
-            }
-            if let Some(default) = &arg.default {
-                if !arg.possible_values.is_empty() && !arg.possible_values.contains(default) {
-                    return Err(format!(
-                        "command `{here}`: the default `{default}` of `{}` is not one of its \
-                         possible values",
-                        arg.name
-                    ));
-                }
-            }
-        }
-        for arg in &command.args {
-            if let Some(other) = arg
-                .conflicts_with
-                .iter()
-                .find(|other| !names.contains(other.as_str()))
-            {
-                return Err(format!(
-                    "command `{here}`: `{}` conflicts with `{other}`, which is not an argument",
-                    arg.name
-                ));
-            }
-        }
-        let mut subcommands = HashSet::new();
-        for sub in &command.subcommands {
-            for word in std::iter::once(&sub.name).chain(&sub.aliases) {
-                if word == "help" {
-                    return Err(format!("command `{here}`: subcommand `help` is reserved"));
-                }
-                if !subcommands.insert(word.as_str()) {
-                    return Err(format!(
-                        "command `{here}`: subcommand `{word}` is defined twice"
-                    ));
-                }
-            }
-        }
-        let nested = format!("{here} ");
-        command
-            .subcommands
-            .iter()
-            .try_for_each(|sub| check_command(sub, &nested))
-    }
-    manifest
-        .commands
-        .iter()
-        .try_for_each(|command| check_command(command, ""))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mosaic_plugin_api::{ArgSpec, CommandSpec};
 
-    fn manifest_with(command: CommandSpec) -> Manifest {
-        Manifest {
-            name: "x".into(),
-            version: "1.0.0".into(),
-            description: String::new(),
-            host_requirement: "*".into(),
-            commands: vec![command],
-            config: Vec::new(),
-        }
+    #[test]
+    fn an_old_api_version_is_refused_with_the_fix() {
+        let refusal =
+            incompatible_api_version(Path::new("/p/libmosaic_old.so"), "0.1.0", API_VERSION);
+        assert_eq!(refusal.kind, RefusalKind::Incompatible);
+        assert_eq!(
+            refusal.reason,
+            format!(
+                "built against mosaic-plugin-api 0.1.0, this host uses {API_VERSION}; \
+                 rebuild it against mosaic-plugin-api {}",
+                api_series(API_VERSION)
+            )
+        );
     }
 
     #[test]
-    fn global_flags_cannot_be_reused() {
-        for (arg, expected) in [
-            (
-                ArgSpec::flag("shout", "").short('v'),
-                "`-v` is already taken",
-            ),
-            (
-                ArgSpec::flag("as_json", "").long_named("json"),
-                "`--json` is already taken",
-            ),
-            (ArgSpec::flag("quiet", ""), "`quiet` is reserved"),
-        ] {
-            let error =
-                validate_manifest(&manifest_with(CommandSpec::new("x", "").arg(arg))).unwrap_err();
-            assert!(error.contains(expected), "{error}");
-        }
+    fn host_requirement_is_checked_against_this_version() {
+        let ours = Manifest::new("x", "1.0.0").host_requirement(">=0.2.0, <0.3.0");
+        assert_eq!(check_host_requirement(&ours), Ok(()));
+        let future = Manifest::new("x", "1.0.0").host_requirement(">=9");
+        let error = check_host_requirement(&future).unwrap_err();
+        assert!(
+            error.starts_with(&format!(
+                "requires mosaic >=9, this is mosaic {HOST_VERSION}"
+            )),
+            "{error}"
+        );
     }
 
     #[test]
-    fn repeated_names_dangling_conflicts_and_bad_defaults_are_refused() {
-        let cases = [
-            CommandSpec::new("x", "")
-                .arg(ArgSpec::flag("a", "").short('a'))
-                .arg(ArgSpec::flag("b", "").short('a')),
-            CommandSpec::new("x", "").arg(ArgSpec::flag("a", "").conflicts_with("nope")),
-            CommandSpec::new("x", "").arg(
-                ArgSpec::option("tier", "")
-                    .possible_values(&["local", "team"])
-                    .default_value("cloud"),
-            ),
-            CommandSpec::new("x", "").subcommand(CommandSpec::new("help", "")),
-        ];
-        for command in cases {
-            assert!(validate_manifest(&manifest_with(command)).is_err());
-        }
-    }
-
-    #[test]
-    fn a_plain_command_is_valid() {
-        let command = CommandSpec::new("x", "")
-            .arg(ArgSpec::positional("name", ""))
-            .arg(ArgSpec::flag("shout", "").short('s'))
-            .subcommand(CommandSpec::new("run", ""));
-        assert_eq!(validate_manifest(&manifest_with(command)), Ok(()));
-        crate::tree::check_plugin_commands(&manifest_with(
-            CommandSpec::new("x", "").arg(ArgSpec::flag("shout", "").short('s')),
-        ))
-        .unwrap();
+    fn a_file_that_is_not_a_library_is_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("libmosaic_notes.so");
+        std::fs::write(&file, b"notes").unwrap();
+        let refusal = probe(&file).unwrap_err();
+        assert_eq!(refusal.kind, RefusalKind::Broken);
+        assert_eq!(refusal.reason, "not a loadable library");
     }
 }

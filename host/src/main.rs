@@ -1,11 +1,20 @@
 //! `mosaic`: a small host that finds plugin libraries, builds one command tree from
 //! their declarative specs, and dispatches each command to the plugin that owns it.
 //!
-//! Read top-down: [`app`] drives one run; [`paths`] and [`globals`] say where things
-//! are and how the run was asked to behave; [`discovery`], [`trust`], [`cache`] and
-//! [`loader`] find and vet plugins; [`registry`] decides who owns which command;
-//! [`tree`] builds the clap tree; [`dispatch`] runs a plugin command; [`builtins`]
-//! holds the host's own commands.
+//! The modules read top-down, each using only the ones above it:
+//!
+//! - [`paths`], [`globals`]: where things are, and how the run was asked to behave
+//!   (the global flags, read from argv before the tree exists);
+//! - [`known_plugins`], [`logging`]: the first-party plugin names, the one tracing
+//!   subscriber;
+//! - [`trust`], [`discovery`], [`loader`], [`cache`], [`registry`]: find, vet, load
+//!   and remember plugins, and decide who owns which command;
+//! - [`progress`]: the spinners and bars on stderr;
+//! - [`session`]: the state of this process (flags, dirs, plugins, indicators);
+//! - [`tree`]: the clap tree; [`dispatch`]: running a plugin command and the host
+//!   services it calls back;
+//! - [`builtins`]: the host's own commands, as one table;
+//! - [`app`]: one run, from argv to exit code.
 
 mod app;
 mod builtins;
@@ -17,7 +26,9 @@ mod known_plugins;
 mod loader;
 mod logging;
 mod paths;
+mod progress;
 mod registry;
+mod session;
 mod tree;
 mod trust;
 

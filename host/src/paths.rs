@@ -1,8 +1,17 @@
 //! Where Mosaic keeps things: the config, data, cache and run directories, and the
-//! plugin search path.
+//! plugin search path. Only the environment is consulted; nothing is created here.
 //!
-//! Linux conventions (XDG) are used on every platform, macOS included, so the docs
-//! can name one path. Only the environment is consulted; nothing is created here.
+//! - Config: `MOSAIC_CONFIG_DIR`, else `$XDG_CONFIG_HOME/mosaic`, else
+//!   `~/.config/mosaic` — on every platform, macOS included, so the docs and the
+//!   other tools that share the file (fleet, hooks) can name one path.
+//! - Data and cache: on Linux and the other Unixes `$XDG_DATA_HOME/mosaic` (else
+//!   `~/.local/share/mosaic`) and `$XDG_CACHE_HOME/mosaic` (else `~/.cache/mosaic`);
+//!   on macOS the platform's own places, `~/Library/Application Support/mosaic`
+//!   and `~/Library/Caches/mosaic` (from the `dirs` crate).
+//! - Run: `MOSAIC_RUN_DIR`, else `<config>/run`.
+//!
+//! The home directory comes from the `dirs` crate (`HOME`, else the password
+//! database).
 
 use std::path::{Path, PathBuf};
 
@@ -11,9 +20,11 @@ use std::path::{Path, PathBuf};
 pub struct Dirs {
     /// `MOSAIC_CONFIG_DIR`, else `$XDG_CONFIG_HOME/mosaic`, else `~/.config/mosaic`.
     pub config: PathBuf,
-    /// `$XDG_DATA_HOME/mosaic`, else `~/.local/share/mosaic`.
+    /// `$XDG_DATA_HOME/mosaic`, else `~/.local/share/mosaic` (macOS:
+    /// `~/Library/Application Support/mosaic`).
     pub data: PathBuf,
-    /// `$XDG_CACHE_HOME/mosaic`, else `~/.cache/mosaic`.
+    /// `$XDG_CACHE_HOME/mosaic`, else `~/.cache/mosaic` (macOS:
+    /// `~/Library/Caches/mosaic`).
     pub cache: PathBuf,
     /// `MOSAIC_RUN_DIR`, else `<config>/run`.
     pub run: PathBuf,
@@ -25,33 +36,44 @@ fn env_path(key: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// The user's home directory: `HOME`, else the password database.
+/// The user's home directory (`/` when there is none at all).
 pub fn home_dir() -> PathBuf {
-    env_path("HOME")
-        .or_else(|| {
-            nix::unistd::User::from_uid(nix::unistd::getuid())
-                .ok()
-                .flatten()
-                .map(|user| user.dir)
-        })
-        .unwrap_or_else(|| PathBuf::from("/"))
+    dirs::home_dir().unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// `$<variable>`, else `~/<fallback>`: the XDG rule.
+fn xdg_dir(variable: &str, home: &Path, fallback: &str) -> PathBuf {
+    env_path(variable).unwrap_or_else(|| home.join(fallback))
+}
+
+/// The base directory for data (the platform's, on macOS).
+fn data_base(home: &Path) -> PathBuf {
+    if cfg!(target_os = "macos") {
+        dirs::data_dir().unwrap_or_else(|| home.join("Library/Application Support"))
+    } else {
+        xdg_dir("XDG_DATA_HOME", home, ".local/share")
+    }
+}
+
+/// The base directory for caches (the platform's, on macOS).
+fn cache_base(home: &Path) -> PathBuf {
+    if cfg!(target_os = "macos") {
+        dirs::cache_dir().unwrap_or_else(|| home.join("Library/Caches"))
+    } else {
+        xdg_dir("XDG_CACHE_HOME", home, ".cache")
+    }
 }
 
 impl Dirs {
     /// Reads the directories from the environment.
     pub fn from_env() -> Dirs {
         let home = home_dir();
-        let xdg = |key: &str, fallback: &str| {
-            env_path(key)
-                .unwrap_or_else(|| home.join(fallback))
-                .join("mosaic")
-        };
-        let config =
-            env_path("MOSAIC_CONFIG_DIR").unwrap_or_else(|| xdg("XDG_CONFIG_HOME", ".config"));
+        let config = env_path("MOSAIC_CONFIG_DIR")
+            .unwrap_or_else(|| xdg_dir("XDG_CONFIG_HOME", &home, ".config").join("mosaic"));
         let run = env_path("MOSAIC_RUN_DIR").unwrap_or_else(|| config.join("run"));
         Dirs {
-            data: xdg("XDG_DATA_HOME", ".local/share"),
-            cache: xdg("XDG_CACHE_HOME", ".cache"),
+            data: data_base(&home).join("mosaic"),
+            cache: cache_base(&home).join("mosaic"),
             config,
             run,
         }
@@ -160,5 +182,14 @@ mod tests {
         assert_eq!(plugin_name_from_file(&file), Some("fleet"));
         assert_eq!(plugin_name_from_file("libfoo.so"), None);
         assert_eq!(plugin_name_from_file("libmosaic_.so"), None);
+    }
+
+    #[test]
+    fn without_the_variable_the_home_fallback_applies() {
+        let home = Path::new("/home/someone");
+        assert_eq!(
+            xdg_dir("MOSAIC_TEST_UNSET_VARIABLE", home, ".config"),
+            PathBuf::from("/home/someone/.config")
+        );
     }
 }

@@ -4,7 +4,9 @@
 //! cache does not know). Every file ends up with one status — ok, shadowed,
 //! incompatible, untrusted or broken — and every mounted command with one owner.
 //! Conflicts are settled by search order: a command claimed by a built-in or by an
-//! earlier plugin is not mounted, and its plugin is reported as shadowed.
+//! earlier plugin is not mounted, and its plugin is reported as shadowed. Which
+//! words the built-ins claim is handed in ([`BuiltinNames`]), derived by the caller
+//! from the built-in command table, so the built-ins are listed in one place.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,15 +15,38 @@ use std::sync::OnceLock;
 use mosaic_plugin_api::{CommandSpec, Manifest, Mount};
 use serde::Serialize;
 
-use crate::cache::{FileStamp, ManifestCache};
-use crate::discovery::{discover, Candidate, DirReport};
-use crate::loader::{probe, CommandSummary, LoadOutcome, ManifestJson, PluginSummary};
+use crate::cache::{CachedOutcome, ManifestCache, ManifestJson};
+use crate::discovery::{discover, Candidate, DirReport, FileStamp};
+use crate::loader::{probe, CommandSummary, PluginSummary, RefusalKind};
 use crate::paths::SearchDir;
 
-/// Top-level words the host itself owns.
-pub const BUILTIN_TOP_COMMANDS: &[&str] = &["plugins", "config", "completions", "help"];
-/// Words under `mosaic config` the host itself owns.
-pub const BUILTIN_CONFIG_COMMANDS: &[&str] = &["show", "path", "get", "set", "unset", "help"];
+/// The subcommand clap adds at every level of the tree (`mosaic help`, `mosaic
+/// config help`): no plugin may claim it either.
+const CLAP_SUBCOMMAND: &str = "help";
+
+/// The words the host's own commands claim, at each mount point.
+#[derive(Debug, Clone, Default)]
+pub struct BuiltinNames {
+    claimed: Vec<(Mount, String)>,
+}
+
+impl BuiltinNames {
+    /// Built-in names (and aliases) at `mount`; `help` is always claimed.
+    pub fn new(claimed: impl IntoIterator<Item = (Mount, String)>) -> BuiltinNames {
+        BuiltinNames {
+            claimed: claimed.into_iter().collect(),
+        }
+    }
+
+    /// Whether `mosaic [config] <word>` is the host's own.
+    pub fn contains(&self, mount: Mount, word: &str) -> bool {
+        word == CLAP_SUBCOMMAND
+            || self
+                .claimed
+                .iter()
+                .any(|(claimed_mount, name)| *claimed_mount == mount && name == word)
+    }
+}
 
 /// The state of one plugin file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -105,10 +130,7 @@ impl PluginRecord {
                 let text = match cached {
                     Some(text) => text,
                     // The cache file went missing: ask the library again.
-                    None => match probe(&self.path) {
-                        LoadOutcome::Loaded { manifest, .. } => manifest.read().ok()?,
-                        _ => return None,
-                    },
+                    None => probe(&self.path).ok()?.manifest_json,
                 };
                 serde_json::from_str(&text)
                     .map_err(|error| {
@@ -125,6 +147,7 @@ impl PluginRecord {
 
 /// All plugins of this run.
 pub struct Registry {
+    builtins: BuiltinNames,
     /// The search directories, in order, as found.
     pub dirs: Vec<DirReport>,
     /// Every plugin file, in search order.
@@ -141,14 +164,20 @@ pub fn command_words(mount: Mount, name: &str) -> String {
 }
 
 impl Registry {
-    /// Discovers plugins on `search`, using and refreshing `cache`.
-    pub fn build(search: &[SearchDir], cache: &mut ManifestCache) -> Registry {
+    /// Discovers plugins on `search`, using and refreshing `cache`; `builtins` are
+    /// the words no plugin may claim.
+    pub fn build(
+        search: &[SearchDir],
+        cache: &mut ManifestCache,
+        builtins: BuiltinNames,
+    ) -> Registry {
         let (dirs, candidates) = discover(search);
         let plugins = candidates
             .into_iter()
             .map(|candidate| record_for(candidate, cache))
             .collect();
         let mut registry = Registry {
+            builtins,
             dirs,
             plugins,
             owners: HashMap::new(),
@@ -197,12 +226,8 @@ impl Registry {
         let mut shadow_reasons = Vec::new();
         for (command_index, command) in summary.commands.iter().enumerate() {
             let claims = std::iter::once(&command.name).chain(&command.aliases);
-            let builtin = match command.mount {
-                Mount::Top => BUILTIN_TOP_COMMANDS,
-                Mount::Config => BUILTIN_CONFIG_COMMANDS,
-            };
             let conflict = claims.clone().find_map(|claim| {
-                if builtin.contains(&claim.as_str()) {
+                if self.builtins.contains(command.mount, claim) {
                     return Some(format!(
                         "`{}` is a built-in command",
                         command_words(command.mount, claim)
@@ -326,13 +351,11 @@ fn record_for(candidate: Candidate, cache: &mut ManifestCache) -> PluginRecord {
         }
         None => {
             tracing::debug!("loading {} to read its manifest", candidate.path.display());
-            let outcome = probe(&candidate.path);
-            cache.insert(&candidate.path, candidate.stamp, outcome.clone());
-            outcome
+            cache.insert(&candidate.path, candidate.stamp, probe(&candidate.path))
         }
     };
     match outcome {
-        LoadOutcome::Loaded {
+        CachedOutcome::Loaded {
             api_version,
             summary,
             manifest,
@@ -342,25 +365,18 @@ fn record_for(candidate: Candidate, cache: &mut ManifestCache) -> PluginRecord {
             record.summary = Some(*summary);
             record.manifest_json = Some(manifest);
         }
-        LoadOutcome::Incompatible {
-            api_version,
-            summary,
-            reason,
-            detail,
-        } => {
-            if let Some(summary) = summary {
+        CachedOutcome::Refused(refusal) => {
+            if let Some(summary) = refusal.summary {
                 record.name = summary.name.clone();
                 record.summary = Some(*summary);
             }
-            record.status = Status::Incompatible;
-            record.api_version = api_version;
-            record.problem = Some(reason);
-            record.detail = Some(detail);
-        }
-        LoadOutcome::Broken { reason, detail } => {
-            record.status = Status::Broken;
-            record.problem = Some(reason);
-            record.detail = Some(detail);
+            record.status = match refusal.kind {
+                RefusalKind::Incompatible => Status::Incompatible,
+                RefusalKind::Broken => Status::Broken,
+            };
+            record.api_version = refusal.api_version;
+            record.problem = Some(refusal.reason);
+            record.detail = Some(refusal.detail);
         }
     }
     record

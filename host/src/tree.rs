@@ -1,11 +1,14 @@
 //! The one clap command tree: the host's built-ins plus every mounted plugin
 //! command, so help, usage errors, suggestions and completions are uniform.
+//!
+//! Built-ins arrive as their declarations (`CommandSpec`s from the built-in table)
+//! and become clap commands exactly like plugin commands do; plugin commands mounted
+//! at [`Mount::Config`] join the built-in `config` group.
 
-use clap::{Arg, ArgAction, Command};
-use mosaic_plugin_api::cli::command_from_spec;
-use mosaic_plugin_api::{Mount, API_VERSION};
+use clap::Command;
+use mosaic_plugin_api::cli::{command_from_spec, global_args};
+use mosaic_plugin_api::{CommandSpec, Mount, API_VERSION};
 
-use crate::builtins;
 use crate::known_plugins::KNOWN_COMMANDS;
 use crate::loader::{CommandSummary, HOST_VERSION};
 use crate::registry::Registry;
@@ -37,38 +40,9 @@ fn summary_command(summary: &CommandSummary) -> Command {
         .hide(summary.hidden)
 }
 
-/// Checks that a plugin's commands make a valid clap tree under `mosaic` with the
-/// global flags: no `-v`, `--json`, … of its own, no repeated short or long names,
-/// no default outside its possible values. clap reports these as panics (its
-/// "debug asserts"), so they are caught here, once, when the manifest is read — a
-/// plugin with such a spec is refused instead of crashing every later run.
-pub fn check_plugin_commands(manifest: &mosaic_plugin_api::Manifest) -> Result<(), String> {
-    for spec in &manifest.commands {
-        let command = command_from_spec(spec);
-        let mut root = Command::new("mosaic").args(global_args());
-        root = match spec.mount {
-            Mount::Top => root.subcommand(command),
-            Mount::Config => root.subcommand(Command::new("config").subcommand(command)),
-        };
-        let previous_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| root.debug_assert()));
-        std::panic::set_hook(previous_hook);
-        if let Err(panic) = outcome {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
-                .unwrap_or_else(|| "invalid command definition".to_string());
-            return Err(format!("command `{}`: {}", spec.name, message.trim()));
-        }
-    }
-    Ok(())
-}
-
-/// Builds the command tree for this run.
-pub fn build(registry: &Registry, detail: Detail<'_>) -> Command {
+/// Builds the command tree for this run from the built-ins' declarations and the
+/// plugins of `registry`.
+pub fn build(registry: &Registry, builtins: &[CommandSpec], detail: Detail<'_>) -> Command {
     let mut root = Command::new("mosaic")
         .version(format!("{HOST_VERSION} (plugin API {API_VERSION})"))
         .about(ABOUT)
@@ -76,10 +50,10 @@ pub fn build(registry: &Registry, detail: Detail<'_>) -> Command {
         .subcommand_required(true)
         .arg_required_else_help(true)
         .args(global_args());
-    let mut config_group = builtins::config::command();
+    let mut config_children = Vec::new();
     let mut add = |mount: Mount, command: Command| match mount {
         Mount::Top => root = std::mem::take(&mut root).subcommand(command),
-        Mount::Config => config_group = std::mem::take(&mut config_group).subcommand(command),
+        Mount::Config => config_children.push(command),
     };
     match detail {
         // Parsing a plugin command needs that command only: the others would cost
@@ -102,10 +76,13 @@ pub fn build(registry: &Registry, detail: Detail<'_>) -> Command {
             }
         }
     }
-    root = root
-        .subcommand(config_group)
-        .subcommand(builtins::plugins::command())
-        .subcommand(builtins::completions::command());
+    for spec in builtins {
+        let mut command = command_from_spec(spec);
+        if Mount::Config.prefix() == [spec.name.as_str()] {
+            command = command.subcommands(std::mem::take(&mut config_children));
+        }
+        root = root.subcommand(command);
+    }
     let missing = missing_first_party(registry);
     if !missing.is_empty() {
         root = root.after_help(format!(
@@ -130,39 +107,4 @@ fn missing_first_party(registry: &Registry) -> Vec<String> {
         })
         .map(|(words, plugin)| format!("`{}` ({plugin} plugin)", words.join(" ")))
         .collect()
-}
-
-/// The flags every command accepts (`-v`, `-q`, `--json`, …).
-pub fn global_args() -> Vec<Arg> {
-    vec![
-        Arg::new("verbose")
-            .short('v')
-            .long("verbose")
-            .action(ArgAction::Count)
-            .global(true)
-            .help("More output on stderr (-vv for debug); MOSAIC_LOG=debug also works"),
-        Arg::new("quiet")
-            .short('q')
-            .long("quiet")
-            .action(ArgAction::SetTrue)
-            .global(true)
-            .conflicts_with("verbose")
-            .help("Only errors on stderr"),
-        Arg::new("json")
-            .long("json")
-            .action(ArgAction::SetTrue)
-            .global(true)
-            .help("Print one JSON document on stdout (list and status commands)"),
-        Arg::new("no_color")
-            .long("no-color")
-            .action(ArgAction::SetTrue)
-            .global(true)
-            .help("No colour (also NO_COLOR=1)"),
-        Arg::new("plugin_dir")
-            .long("plugin-dir")
-            .value_name("DIR")
-            .action(ArgAction::Append)
-            .global(true)
-            .help("Search DIR for plugins first (repeatable)"),
-    ]
 }

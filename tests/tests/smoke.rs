@@ -7,9 +7,9 @@ fn version_names_host_and_api() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(["--version"]);
     run.expect_code(0);
-    assert!(
-        run.stdout.starts_with("mosaic 0.1.0 (plugin API 0.1.0)"),
-        "{}",
-        run.stdout
+    let expected = format!(
+        "mosaic 0.2.0 (plugin API {})",
+        mosaic_plugin_api::API_VERSION
     );
+    assert!(run.stdout.starts_with(&expected), "{}", run.stdout);
 }

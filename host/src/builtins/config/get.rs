@@ -1,51 +1,61 @@
 //! `mosaic config get KEY`: one effective value, for scripts.
 
-use clap::{Arg, ArgMatches, Command};
+use anyhow::{bail, Result};
 use mosaic_plugin_api::sdk::config;
+use mosaic_plugin_api::{ArgSpec, CommandSpec};
+use serde::Deserialize;
 
-use crate::app::App;
 use crate::builtins::config::{declared_keys, display_value, has_url_credentials, is_secret_key};
-use crate::builtins::fail;
-use crate::dispatch::{lookup_env, EnvOverrides};
+use crate::builtins::Builtin;
+use crate::session::Session;
 
-/// Declares the command.
-pub fn command() -> Command {
-    Command::new("get")
-        .about("Print one configuration value (env > config.json > default)")
-        .arg(
-            Arg::new("key")
-                .required(true)
-                .value_name("KEY")
-                .help("Dotted key, e.g. fleet.default_runtime"),
-        )
-        .after_help("Examples:\n  mosaic config get fleet.default_runtime")
+/// `mosaic config get`.
+pub struct Get;
+
+/// The options of `mosaic config get`.
+#[derive(Debug, Deserialize)]
+pub struct GetOptions {
+    /// The dotted key.
+    pub key: String,
 }
 
-/// Prints the value; exit 1 when it is not set or is a secret.
-pub fn run(app: &App, matches: &ArgMatches, overrides: &EnvOverrides) -> i32 {
-    let key = matches
-        .get_one::<String>("key")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let file = match config::load(&app.dirs.config) {
-        Ok(file) => file,
-        Err(error) => return fail(format!("{error:#}")),
-    };
-    let declared = declared_keys(app);
-    let spec = declared.iter().find(|spec| spec.key == key);
-    let resolved = match spec {
-        Some(spec) => config::resolve(spec, None, |name| lookup_env(overrides, name), &file)
-            .map(|(value, _)| value),
-        None => config::get(&file, key).cloned(),
-    };
-    match resolved {
-        Some(value) if is_secret_key(&declared, key) || has_url_credentials(&value) => fail(
-            format!("`{key}` is a secret and is set; mosaic does not print secrets"),
-        ),
-        Some(value) => {
-            println!("{}", display_value(&value));
-            0
+impl Builtin for Get {
+    type Options = GetOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new(
+            "get",
+            "Print one configuration value (env > config.json > default)",
+        )
+        .arg(
+            ArgSpec::positional("key", "Dotted key, e.g. fleet.default_runtime")
+                .required()
+                .value_name("KEY"),
+        )
+        .example("config get fleet.default_runtime", "")
+    }
+
+    /// Prints the value; exit 1 when it is not set or is a secret.
+    fn run(session: &Session, options: GetOptions) -> Result<i32> {
+        let key = options.key;
+        let file = config::load(&session.dirs.config)?;
+        let declared = declared_keys(session);
+        let spec = declared.iter().find(|spec| spec.key == key);
+        let resolved = match spec {
+            Some(spec) => {
+                config::resolve(spec, None, |name| session.env(name), &file).map(|(value, _)| value)
+            }
+            None => config::get(&file, &key).cloned(),
+        };
+        match resolved {
+            Some(value) if is_secret_key(&declared, &key) || has_url_credentials(&value) => {
+                bail!("`{key}` is a secret and is set; mosaic does not print secrets")
+            }
+            Some(value) => {
+                println!("{}", display_value(&value));
+                Ok(0)
+            }
+            None => bail!("`{key}` is not set (see `mosaic config show`)"),
         }
-        None => fail(format!("`{key}` is not set (see `mosaic config show`)")),
     }
 }

@@ -1,36 +1,46 @@
 //! `mosaic config path`: where the configuration file (and the other directories)
 //! are.
 
-use clap::Command;
+use anyhow::Result;
 use mosaic_plugin_api::sdk::config::config_path;
+use mosaic_plugin_api::{CommandSpec, NoOptions};
 
-use crate::app::App;
+use crate::builtins::Builtin;
+use crate::session::Session;
 
-/// Declares the command.
-pub fn command() -> Command {
-    Command::new("path")
-        .about("Print the path of config.json (--json: every Mosaic directory)")
-        .after_help("Examples:\n  mosaic config path\n  $EDITOR \"$(mosaic config path)\"")
-}
+/// `mosaic config path`.
+pub struct Path;
 
-/// Prints the path.
-pub fn run(app: &App, json: bool) -> i32 {
-    let file = config_path(&app.dirs.config);
-    if json {
-        let value = serde_json::json!({
-            "config_file": file,
-            "config_dir": app.dirs.config,
-            "data_dir": app.dirs.data,
-            "cache_dir": app.dirs.cache,
-            "run_dir": app.dirs.run,
-            "user_plugin_dir": app.dirs.user_plugin_dir(),
-        });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        );
-    } else {
-        println!("{}", file.display());
+impl Builtin for Path {
+    type Options = NoOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new(
+            "path",
+            "Print the path of config.json (--json: every Mosaic directory)",
+        )
+        .example(
+            "config path",
+            "The file, e.g. to edit it: $EDITOR \"$(mosaic config path)\"",
+        )
     }
-    0
+
+    fn run(session: &Session, _options: NoOptions) -> Result<i32> {
+        let dirs = &session.dirs;
+        let file = config_path(&dirs.config);
+        if session.json() {
+            let value = serde_json::json!({
+                "config_file": file,
+                "config_dir": dirs.config,
+                "data_dir": dirs.data,
+                "cache_dir": dirs.cache,
+                "run_dir": dirs.run,
+                "user_plugin_dir": dirs.user_plugin_dir(),
+            });
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        } else {
+            println!("{}", file.display());
+        }
+        Ok(0)
+    }
 }

@@ -1,29 +1,18 @@
 //! `mosaic config show`: the effective value of every key, where it came from, and
 //! secrets redacted.
 
-use clap::Command;
+use anyhow::Result;
 use mosaic_plugin_api::sdk::config::{self, ValueSource};
 use mosaic_plugin_api::sdk::output::Table;
+use mosaic_plugin_api::{CommandSpec, NoOptions};
 use serde_json::Value;
 
-use crate::app::App;
 use crate::builtins::config::{declared_keys, display_value, shown_value};
-use crate::builtins::fail;
-use crate::dispatch::{lookup_env, EnvOverrides};
+use crate::builtins::Builtin;
+use crate::session::Session;
 
-/// Declares the command.
-pub fn command() -> Command {
-    Command::new("show")
-        .about("Show every configuration value, its source, secrets redacted")
-        .long_about(
-            "Show the effective value of every key the installed plugins declare, and \
-             of every other key in config.json, with where it came from (env, \
-             config.json or default). Secrets are shown as <redacted> (keys declared \
-             secret, or named like one: *_key, *password*, *token*, *secret*), and \
-             passwords inside URLs as ***.",
-        )
-        .after_help("Examples:\n  mosaic config show\n  mosaic config show --json")
-}
+/// `mosaic config show`.
+pub struct Show;
 
 /// Every value in `value` under its dotted key. Sections are not values: an empty
 /// one (what `config unset` leaves behind) adds nothing.
@@ -43,16 +32,37 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
     }
 }
 
+impl Builtin for Show {
+    type Options = NoOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new(
+            "show",
+            "Show every configuration value, its source, secrets redacted",
+        )
+        .long_about(
+            "Show the effective value of every key the installed plugins declare, and \
+             of every other key in config.json, with where it came from (env, \
+             config.json or default). Secrets are shown as <redacted> (keys declared \
+             secret, or named like one: *_key, *password*, *token*, *secret*), and \
+             passwords inside URLs as ***.",
+        )
+        .example("config show", "")
+        .example("config show --json", "")
+    }
+
+    fn run(session: &Session, _options: NoOptions) -> Result<i32> {
+        show(session)
+    }
+}
+
 /// Prints the values.
-pub fn run(app: &App, json: bool, overrides: &EnvOverrides) -> i32 {
-    let file = match config::load(&app.dirs.config) {
-        Ok(file) => file,
-        Err(error) => return fail(format!("{error:#}")),
-    };
-    let declared = declared_keys(app);
+fn show(session: &Session) -> Result<i32> {
+    let file = config::load(&session.dirs.config)?;
+    let declared = declared_keys(session);
     let mut rows: Vec<(String, Option<Value>, String)> = Vec::new();
     for spec in &declared {
-        let resolved = config::resolve(spec, None, |key| lookup_env(overrides, key), &file);
+        let resolved = config::resolve(spec, None, |key| session.env(key), &file);
         let (value, source) = match resolved {
             Some((value, source)) => (Some(value), source.to_string()),
             None => (None, "unset".to_string()),
@@ -71,7 +81,7 @@ pub fn run(app: &App, json: bool, overrides: &EnvOverrides) -> i32 {
         Some(value) => shown_value(&declared, key, value),
         None => Value::Null,
     };
-    if json {
+    if session.json() {
         let object: serde_json::Map<String, Value> = rows
             .iter()
             .map(|(key, value, source)| {
@@ -81,15 +91,12 @@ pub fn run(app: &App, json: bool, overrides: &EnvOverrides) -> i32 {
                 )
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&object).unwrap_or_default()
-        );
-        return 0;
+        println!("{}", serde_json::to_string_pretty(&object)?);
+        return Ok(0);
     }
     if rows.is_empty() {
         println!("No configuration values. Set one with `mosaic config set KEY VALUE`.");
-        return 0;
+        return Ok(0);
     }
     let mut table = Table::new(&["key", "value", "source"]);
     for (key, value, source) in &rows {
@@ -100,5 +107,5 @@ pub fn run(app: &App, json: bool, overrides: &EnvOverrides) -> i32 {
         table.add_row([key.clone(), text, source.clone()]);
     }
     print!("{}", table.render());
-    0
+    Ok(0)
 }

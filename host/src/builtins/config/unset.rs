@@ -1,37 +1,43 @@
 //! `mosaic config unset KEY`: remove one value from config.json (it falls back to the
 //! environment or the default).
 
-use clap::{Arg, ArgMatches, Command};
+use anyhow::{bail, Result};
 use mosaic_plugin_api::sdk::config;
+use mosaic_plugin_api::{ArgSpec, CommandSpec};
+use serde::Deserialize;
 
-use crate::app::App;
-use crate::builtins::fail;
+use crate::builtins::Builtin;
+use crate::session::Session;
 
-/// Declares the command.
-pub fn command() -> Command {
-    Command::new("unset")
-        .about("Remove a value from config.json")
-        .arg(
-            Arg::new("key")
-                .required(true)
-                .value_name("KEY")
-                .help("Dotted key"),
-        )
-        .after_help("Examples:\n  mosaic config unset fleet.default_runtime")
+/// `mosaic config unset`.
+pub struct Unset;
+
+/// The options of `mosaic config unset`.
+#[derive(Debug, Deserialize)]
+pub struct UnsetOptions {
+    /// The dotted key.
+    pub key: String,
 }
 
-/// Removes the value.
-pub fn run(app: &App, matches: &ArgMatches) -> i32 {
-    let key = matches
-        .get_one::<String>("key")
-        .cloned()
-        .unwrap_or_default();
-    match config::update(&app.dirs.config, |root| config::unset(root, &key)) {
-        Ok(true) => {
-            eprintln!("unset {key}");
-            0
+impl Builtin for Unset {
+    type Options = UnsetOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new("unset", "Remove a value from config.json")
+            .arg(
+                ArgSpec::positional("key", "Dotted key")
+                    .required()
+                    .value_name("KEY"),
+            )
+            .example("config unset fleet.default_runtime", "")
+    }
+
+    fn run(session: &Session, options: UnsetOptions) -> Result<i32> {
+        let key = options.key;
+        if !config::update(&session.dirs.config, |root| config::unset(root, &key))? {
+            bail!("`{key}` is not set in config.json");
         }
-        Ok(false) => fail(format!("`{key}` is not set in config.json")),
-        Err(error) => fail(format!("{error:#}")),
+        eprintln!("unset {key}");
+        Ok(0)
     }
 }

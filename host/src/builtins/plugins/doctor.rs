@@ -1,23 +1,15 @@
 //! `mosaic plugins doctor`: the search path and every plugin problem in full, with
 //! what to do about it. Exits 1 when there is a problem, so scripts can check.
 
-use clap::{ArgMatches, Command};
+use anyhow::Result;
+use mosaic_plugin_api::{CommandSpec, NoOptions};
 
-use crate::app::App;
+use crate::builtins::Builtin;
 use crate::registry::Status;
+use crate::session::Session;
 
-/// Declares the command.
-pub fn command() -> Command {
-    Command::new("doctor")
-        .about("Explain every plugin problem in full, with the fix")
-        .long_about(
-            "Show the plugin search path and explain every plugin that is not working: \
-             not a library, built for another API version, requiring another host \
-             version, writable by others, or shadowed by another command. Exits 1 if \
-             any problem was found.",
-        )
-        .after_help("Examples:\n  mosaic plugins doctor\n  mosaic plugins doctor --json")
-}
+/// `mosaic plugins doctor`.
+pub struct Doctor;
 
 fn fix_for(status: Status) -> &'static str {
     match status {
@@ -29,63 +21,80 @@ fn fix_for(status: Status) -> &'static str {
     }
 }
 
-/// Prints the report.
-pub fn run(app: &App, _matches: &ArgMatches, json: bool) -> i32 {
-    let problems: Vec<_> = app.registry.problems().collect();
-    if json {
-        let value = serde_json::json!({
-            "search_path": app.registry.dirs.iter().map(|report| serde_json::json!({
-                "path": report.dir.path,
-                "origin": report.dir.origin,
-                "exists": report.exists,
-                "untrusted": report.untrusted,
-                "error": report.error,
-            })).collect::<Vec<_>>(),
-            "problems": problems.iter().map(|record| serde_json::json!({
-                "name": record.name,
-                "path": record.path,
-                "status": record.status.as_str(),
-                "problem": record.problem,
-                "detail": record.detail,
-                "fix": fix_for(record.status),
-            })).collect::<Vec<_>>(),
-        });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        );
-        return i32::from(!problems.is_empty());
+impl Builtin for Doctor {
+    type Options = NoOptions;
+    const REPORTS_PLUGIN_PROBLEMS: bool = true;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new(
+            "doctor",
+            "Explain every plugin problem in full, with the fix",
+        )
+        .long_about(
+            "Show the plugin search path and explain every plugin that is not working: \
+                 not a library, built for another API version, requiring another host \
+                 version, writable by others, or shadowed by another command. Exits 1 if \
+                 any problem was found.",
+        )
+        .example("plugins doctor", "")
+        .example("plugins doctor --json", "")
     }
-    println!("Plugin search path (first wins):");
-    for report in &app.registry.dirs {
-        let state = match (&report.error, &report.untrusted, report.exists) {
-            (Some(error), _, _) => format!("unreadable: {error}"),
-            (None, Some(reason), _) => format!("UNTRUSTED: {reason}"),
-            (None, None, true) => "ok".to_string(),
-            (None, None, false) => "does not exist".to_string(),
-        };
-        println!(
-            "  {:<20} {} ({state})",
-            report.dir.origin,
-            report.dir.path.display()
-        );
-    }
-    let healthy = app.registry.plugins.len() - problems.len();
-    println!();
-    println!("{healthy} plugin(s) ok, {} with problems.", problems.len());
-    for record in &problems {
+
+    fn run(session: &Session, _options: NoOptions) -> Result<i32> {
+        let registry = &session.registry;
+        let problems: Vec<_> = registry.problems().collect();
+        if session.json() {
+            let value = serde_json::json!({
+                "search_path": registry.dirs.iter().map(|report| serde_json::json!({
+                    "path": report.dir.path,
+                    "origin": report.dir.origin,
+                    "exists": report.exists,
+                    "untrusted": report.untrusted,
+                    "error": report.error,
+                })).collect::<Vec<_>>(),
+                "problems": problems.iter().map(|record| serde_json::json!({
+                    "name": record.name,
+                    "path": record.path,
+                    "status": record.status.as_str(),
+                    "problem": record.problem,
+                    "detail": record.detail,
+                    "fix": fix_for(record.status),
+                })).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&value)?);
+            return Ok(i32::from(!problems.is_empty()));
+        }
+        println!("Plugin search path (first wins):");
+        for report in &registry.dirs {
+            let state = match (&report.error, &report.untrusted, report.exists) {
+                (Some(error), _, _) => format!("unreadable: {error}"),
+                (None, Some(reason), _) => format!("UNTRUSTED: {reason}"),
+                (None, None, true) => "ok".to_string(),
+                (None, None, false) => "does not exist".to_string(),
+            };
+            println!(
+                "  {:<20} {} ({state})",
+                report.dir.origin,
+                report.dir.path.display()
+            );
+        }
+        let healthy = registry.plugins.len() - problems.len();
         println!();
-        println!("{} — {}", record.name, record.status.as_str());
-        println!("  file:    {}", record.path.display());
-        if let Some(problem) = &record.problem {
-            println!("  problem: {problem}");
-        }
-        if let Some(detail) = &record.detail {
-            for line in detail.lines() {
-                println!("  detail:  {line}");
+        println!("{healthy} plugin(s) ok, {} with problems.", problems.len());
+        for record in &problems {
+            println!();
+            println!("{} — {}", record.name, record.status.as_str());
+            println!("  file:    {}", record.path.display());
+            if let Some(problem) = &record.problem {
+                println!("  problem: {problem}");
             }
+            if let Some(detail) = &record.detail {
+                for line in detail.lines() {
+                    println!("  detail:  {line}");
+                }
+            }
+            println!("  fix:     {}", fix_for(record.status));
         }
-        println!("  fix:     {}", fix_for(record.status));
+        Ok(i32::from(!problems.is_empty()))
     }
-    i32::from(!problems.is_empty())
 }

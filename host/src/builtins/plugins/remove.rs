@@ -2,55 +2,68 @@
 //! Plugins installed elsewhere (a system prefix, `--plugin-dir`) belong to whoever put
 //! them there; the error says where they are.
 
-use clap::{Arg, ArgMatches, Command};
+use anyhow::{bail, Result};
+use mosaic_plugin_api::{ArgSpec, CommandSpec};
+use serde::Deserialize;
 
-use crate::app::App;
-use crate::builtins::fail;
+use crate::builtins::Builtin;
+use crate::session::Session;
 
-/// Declares the command.
-pub fn command() -> Command {
-    Command::new("remove")
-        .visible_alias("uninstall")
-        .about("Remove a plugin installed with `mosaic plugins install`")
-        .arg(
-            Arg::new("name")
-                .required(true)
-                .help("Plugin name (as in `mosaic plugins list`)"),
-        )
-        .after_help("Examples:\n  mosaic plugins remove hello")
+/// `mosaic plugins remove`.
+pub struct Remove;
+
+/// The options of `mosaic plugins remove`.
+#[derive(Debug, Deserialize)]
+pub struct RemoveOptions {
+    /// The plugin's name.
+    pub name: String,
 }
 
-/// Removes the file.
-pub fn run(app: &App, matches: &ArgMatches) -> i32 {
-    let name = matches
-        .get_one::<String>("name")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let user_dir = app.dirs.user_plugin_dir();
-    let matching: Vec<_> = app
-        .registry
-        .plugins
-        .iter()
-        .filter(|record| record.name == name)
-        .collect();
-    let Some(record) = matching
-        .iter()
-        .find(|record| record.path.parent() == Some(user_dir.as_path()))
-    else {
-        return match matching.first() {
-            Some(record) => fail(format!(
-                "`{name}` is installed at {}, outside the user plugin directory {}; \
-                 remove it with the tool that installed it (e.g. re-run scripts/install.sh \
-                 with --plugins) or delete the file",
-                record.path.display(),
-                user_dir.display()
-            )),
-            None => fail(format!("no plugin named `{name}` is installed")),
-        };
-    };
-    if let Err(error) = std::fs::remove_file(&record.path) {
-        return fail(format!("cannot remove {}: {error}", record.path.display()));
+impl Builtin for Remove {
+    type Options = RemoveOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new(
+            "remove",
+            "Remove a plugin installed with `mosaic plugins install`",
+        )
+        .alias("uninstall")
+        .arg(
+            ArgSpec::positional("name", "Plugin name (as in `mosaic plugins list`)")
+                .required()
+                .value_name("name"),
+        )
+        .example("plugins remove hello", "")
     }
-    println!("removed {name} ({})", record.path.display());
-    0
+
+    fn run(session: &Session, options: RemoveOptions) -> Result<i32> {
+        let name = options.name;
+        let user_dir = session.dirs.user_plugin_dir();
+        let matching: Vec<_> = session
+            .registry
+            .plugins
+            .iter()
+            .filter(|record| record.name == name)
+            .collect();
+        let Some(record) = matching
+            .iter()
+            .find(|record| record.path.parent() == Some(user_dir.as_path()))
+        else {
+            match matching.first() {
+                Some(record) => bail!(
+                    "`{name}` is installed at {}, outside the user plugin directory {}; \
+                     remove it with the tool that installed it (e.g. re-run scripts/install.sh \
+                     with --plugins) or delete the file",
+                    record.path.display(),
+                    user_dir.display()
+                ),
+                None => bail!("no plugin named `{name}` is installed"),
+            }
+        };
+        if let Err(error) = std::fs::remove_file(&record.path) {
+            bail!("cannot remove {}: {error}", record.path.display());
+        }
+        println!("removed {name} ({})", record.path.display());
+        Ok(0)
+    }
 }
