@@ -21,8 +21,16 @@ pub mod service;
 pub mod settings;
 pub mod storage;
 
-use mosaic_plugin_api::anyhow::{bail, Result};
-use mosaic_plugin_api::{Context, Invocation, Manifest, Plugin};
+use commands::install::Install;
+use commands::logs::Logs;
+use commands::migrate::Migrate;
+use commands::restart::Restart;
+use commands::run::Run;
+use commands::start::Start;
+use commands::status::Status;
+use commands::stop::Stop;
+use commands::uninstall::Uninstall;
+use mosaic_plugin_api::{Commands, Manifest, Plugin};
 
 /// The plugin. The SDK creates one per call with `Default`.
 #[derive(Default)]
@@ -30,32 +38,31 @@ pub struct Gateway;
 
 impl Plugin for Gateway {
     fn manifest(&self) -> Manifest {
-        Manifest {
-            name: "gateway".to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            description:
-                "The gateway daemon: auth, users, storage (local or team tier); install and run it as a service"
-                    .to_string(),
-            host_requirement: ">=0.1.0, <0.2.0".to_string(),
-            commands: vec![commands::spec()],
-            config: settings::config_keys(),
-        }
+        settings::config_keys().into_iter().fold(
+            Manifest::new("gateway", env!("CARGO_PKG_VERSION"))
+                .description(
+                    "The gateway daemon: auth, users, storage (local or team tier); install \
+                     and run it as a service",
+                )
+                .host_requirement(">=0.2.0, <0.3.0"),
+            Manifest::config_key,
+        )
     }
 
-    fn run(&self, context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-        let words: Vec<&str> = invocation.command.iter().map(String::as_str).collect();
-        match words.as_slice() {
-            ["gateway", "install"] => commands::install::run(context, invocation),
-            ["gateway", "status"] => commands::status::run(context, invocation),
-            ["gateway", "start"] => commands::start::run(context, invocation),
-            ["gateway", "stop"] => commands::stop::run(context, invocation),
-            ["gateway", "restart"] => commands::restart::run(context, invocation),
-            ["gateway", "logs"] => commands::logs::run(context, invocation),
-            ["gateway", "uninstall"] => commands::uninstall::run(context, invocation),
-            ["gateway", "run"] => commands::run::run(context, invocation),
-            ["gateway", "migrate"] => commands::migrate::run(context, invocation),
-            other => bail!("unknown command `{}`", other.join(" ")),
-        }
+    fn commands(&self) -> Commands {
+        Commands::new().group(
+            commands::group_spec(),
+            Commands::new()
+                .command::<Install>()
+                .command::<Status>()
+                .command::<Start>()
+                .command::<Stop>()
+                .command::<Restart>()
+                .command::<Logs>()
+                .command::<Uninstall>()
+                .command::<Migrate>()
+                .command::<Run>(),
+        )
     }
 }
 

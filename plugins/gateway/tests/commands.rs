@@ -4,6 +4,51 @@
 
 use mosaic_gateway::Gateway;
 use mosaic_plugin_api::testing::TestHost;
+use mosaic_plugin_api::ProgressEvent;
+
+#[test]
+fn the_manifest_is_one_the_host_accepts() {
+    let host = TestHost::<Gateway>::new();
+    host.check_manifest().unwrap();
+    let manifest = host.manifest();
+    assert_eq!(manifest.host_requirement, ">=0.2.0, <0.3.0");
+    let gateway = &manifest.commands[0];
+    let names: Vec<&str> = gateway
+        .subcommands
+        .iter()
+        .map(|command| command.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "install",
+            "status",
+            "start",
+            "stop",
+            "restart",
+            "logs",
+            "uninstall",
+            "migrate",
+            "run"
+        ]
+    );
+    let install = &gateway.subcommands[0];
+    let flags: Vec<&str> = install.args.iter().map(|arg| arg.name.as_str()).collect();
+    assert_eq!(
+        flags,
+        [
+            "tier",
+            "port",
+            "host",
+            "cors_origin",
+            "database_url",
+            "valkey_url",
+            "force",
+            "dry_run"
+        ]
+    );
+    assert_eq!(manifest.config.len(), 8);
+}
 
 #[test]
 fn status_before_install_says_not_installed_and_exits_3() {
@@ -40,6 +85,82 @@ fn lifecycle_commands_need_an_install() {
 }
 
 #[test]
+fn numeric_options_are_checked_by_the_parser() {
+    let host = TestHost::<Gateway>::new();
+    for args in [
+        &["gateway", "logs", "-n", "many"][..],
+        &["gateway", "install", "--port", "http"][..],
+        &["gateway", "migrate", "--to", "cluster"][..],
+    ] {
+        let output = host.run(args);
+        assert_eq!(output.exit_code, 2, "{args:?}: {}", output.stderr);
+    }
+}
+
+#[test]
+fn a_dry_run_checks_everything_and_changes_nothing() {
+    let mut host = TestHost::<Gateway>::new();
+    host.env("MOSAIC_ASSUME_YES", "1")
+        .env("MOSAIC_SERVICE_MANAGER", "supervisor")
+        .env("MOSAIC_ADMIN_NAME", "Ada")
+        .env("MOSAIC_ADMIN_EMAIL", "ada@example.com")
+        .env("MOSAIC_ADMIN_PASSWORD", "correct horse")
+        .env("MOSAIC_CORS_ORIGIN", "HTTPS://UI.Example.com/");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let output = host.run(&["gateway", "install", "--dry-run", "--port", &port]);
+    assert_eq!(output.exit_code, 0, "{}", output.stderr);
+    assert!(
+        output.stderr.contains(&format!(
+            "The gateway settings are valid (tier local, 127.0.0.1:{port})"
+        )),
+        "{}",
+        output.stderr
+    );
+    assert!(!host.config_dir().join("config.json").exists());
+}
+
+#[test]
+fn the_team_tier_is_refused_without_its_urls_before_any_wait() {
+    let mut host = TestHost::<Gateway>::new();
+    host.env("MOSAIC_ASSUME_YES", "1")
+        .env("MOSAIC_SERVICE_MANAGER", "supervisor");
+    let output = host.run(&["gateway", "install", "--tier", "team", "--port", "14998"]);
+    assert_eq!(output.exit_code, 1);
+    assert!(
+        output.stderr.contains(
+            "the team tier requires MOSAIC_DATABASE_URL (--database-url) and MOSAIC_VALKEY_URL \
+             (--valkey-url)"
+        ),
+        "{}",
+        output.stderr
+    );
+    assert!(output.progress.is_empty(), "{:?}", output.progress);
+}
+
+#[test]
+fn status_shows_its_checks_through_the_host_progress() {
+    let host = TestHost::<Gateway>::new();
+    let output = host.run(&["gateway", "status"]);
+    assert!(
+        matches!(
+            output.progress.first(),
+            Some(ProgressEvent::Start { message, .. }) if message.starts_with("Checking the gateway")
+        ),
+        "{:?}",
+        output.progress
+    );
+    assert!(matches!(
+        output.progress.last(),
+        Some(ProgressEvent::Finish { .. })
+    ));
+}
+
+#[test]
 fn a_headless_install_with_a_bad_value_writes_nothing() {
     let mut host = TestHost::<Gateway>::new();
     host.env("MOSAIC_ASSUME_YES", "1")
@@ -66,27 +187,35 @@ fn a_headless_install_with_a_bad_value_writes_nothing() {
 }
 
 #[test]
-fn the_status_example_in_the_spec_holds() {
+fn the_examples_in_the_spec_hold() {
     let host = TestHost::<Gateway>::new();
-    let manifest = host.manifest();
-    let status = manifest.commands[0]
-        .subcommands
-        .iter()
-        .find(|command| command.name == "status")
-        .unwrap();
-    for example in &status.examples {
-        let output = host.run_line(&example.command);
-        assert_eq!(
-            output.exit_code, example.expect_exit_code,
-            "{}",
-            example.command
-        );
-        if let Some(expected) = &example.expect_stdout_contains {
-            assert!(
-                output.stdout.contains(expected.as_str()),
-                "{}",
-                output.stdout
-            );
-        }
+    if let Err(failures) = host.check_examples() {
+        panic!("examples failed:\n{}", failures.join("\n"));
     }
+    // Those expected to fail do so because nothing is installed (and a headless
+    // install has no admin to create), with nothing written.
+    let manifest = host.manifest();
+    let failing: Vec<_> = manifest.commands[0]
+        .all_examples()
+        .into_iter()
+        .filter(|example| example.expect_exit_code == 1)
+        .collect();
+    assert!(failing.len() >= 10, "{failing:?}");
+    for example in failing {
+        let output = host.run_line(&example.command);
+        let why = [
+            "the gateway is not installed",
+            "no gateway log yet",
+            "headless install",
+            "the team tier requires",
+            "is already in use",
+        ];
+        assert!(
+            why.iter().any(|why| output.stderr.contains(why)),
+            "`{}`: {}",
+            example.command,
+            output.stderr
+        );
+    }
+    assert!(!host.config_dir().join("config.json").exists());
 }

@@ -12,27 +12,37 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context as _, Result};
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Input, Password};
-use mosaic_plugin_api::sdk::config::{self, ValueSource};
+use mosaic_plugin_api::sdk::account::{
+    validate_email, validate_name, validate_password, MIN_PASSWORD_CHARS,
+};
+use mosaic_plugin_api::sdk::config;
 use mosaic_plugin_api::serde_json::{json, Value};
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
+use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context};
+use serde::Deserialize;
 
-use super::{recorded_manager, service_spec, start_and_wait};
+use super::{
+    check_team_services, needs_an_install, recorded_manager, service_spec, start_and_wait,
+    stop_and_wait,
+};
 use crate::client::{Bootstrap, GatewayClient};
 use crate::layout::Layout;
 use crate::pidfile::running_daemon;
 use crate::service::{self, ServiceManager};
+use crate::settings::redact::shown_url;
 use crate::settings::{
-    check_port_free, is_exposed, parse_port, redact_url, validate_email, validate_name,
-    validate_origin, validate_password, validate_service_url, FlagValues, Gathered, RawSettings,
-    Settings, Tier, KEY_SERVICE_MANAGER,
+    check_port_free, is_exposed, setting, FlagValues, RawSettings, Settings, Tier,
+    KEY_SERVICE_MANAGER, SETTINGS,
 };
 use crate::storage::sqlite::admin_exists_in;
-use crate::storage::team;
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    CommandSpec::new("install", "Install the gateway daemon")
-        .long_about(
+/// `mosaic gateway install`.
+pub struct Install;
+
+impl Command for Install {
+    type Options = InstallOptions;
+
+    fn spec() -> CommandSpec {
+        let spec = CommandSpec::new("install", "Install the gateway daemon").long_about(
             "Configure the gateway, install it as a service (a systemd user unit when \
              `systemctl --user` works, a launchd agent on macOS, else the built-in \
              supervisor), start it, wait for /health and create the first admin.\n\n\
@@ -45,80 +55,54 @@ pub fn spec() -> CommandSpec {
              MOSAIC_DATABASE_URL and MOSAIC_VALKEY_URL (prefer the variables: flags show \
              in the process list); install connects to both and checks credentials and \
              permissions before writing anything.",
-        )
-        .arg(
-            ArgSpec::option("tier", "Storage tier [env: MOSAIC_STORAGE_TIER] (default local)")
-                .value_name("TIER")
-                .possible_values(&["local", "team"]),
-        )
-        .arg(
-            ArgSpec::option("port", "TCP port [env: MOSAIC_GATEWAY_PORT] (default 14242)")
-                .value_name("PORT"),
-        )
-        .arg(
-            ArgSpec::option("host", "Address to bind [env: MOSAIC_GATEWAY_HOST] (default 127.0.0.1)")
-                .value_name("ADDR"),
-        )
-        .arg(
-            ArgSpec::option(
-                "cors_origin",
-                "Browser origin allowed to call the API [env: MOSAIC_CORS_ORIGIN] (default http://localhost:3000)",
-            )
-            .value_name("URL"),
-        )
-        .arg(
-            ArgSpec::option("database_url", "PostgreSQL URL, team tier [env: MOSAIC_DATABASE_URL]")
-                .value_name("URL"),
-        )
-        .arg(
-            ArgSpec::option("valkey_url", "Valkey URL, team tier [env: MOSAIC_VALKEY_URL]")
-                .value_name("URL"),
-        )
-        .arg(ArgSpec::flag(
-            "force",
-            "Replace an unreadable config.json (the old file is kept beside it)",
-        ))
-        .arg(ArgSpec::flag(
-            "dry_run",
-            "Only check the settings (and that the port is free); change nothing",
-        ))
-        .example("gateway install", "Interactive install on the default port")
-        .example(
-            "gateway install --port 15000 --cors-origin https://ui.example.com",
-            "Choose the port and the web UI origin",
-        )
-        .example(
-            "gateway install --tier team",
-            "Team tier; MOSAIC_DATABASE_URL and MOSAIC_VALKEY_URL set in the environment",
-        )
+        );
+        SETTINGS
+            .iter()
+            .filter_map(|setting| {
+                setting.flag_arg(if setting.team_connection {
+                    ", team tier"
+                } else {
+                    ""
+                })
+            })
+            .fold(spec, CommandSpec::arg)
+            .arg(ArgSpec::flag(
+                "force",
+                "Replace an unreadable config.json (the old file is kept beside it)",
+            ))
+            .arg(ArgSpec::flag(
+                "dry_run",
+                "Only check the settings (and that the port is free); change nothing",
+            ))
+            .with_example(needs_an_install(
+                "gateway install",
+                "Interactive install on the default port",
+            ))
+            .with_example(needs_an_install(
+                "gateway install --port 15000 --cors-origin https://ui.example.com",
+                "Choose the port and the web UI origin",
+            ))
+            .with_example(needs_an_install(
+                "gateway install --tier team",
+                "Team tier; MOSAIC_DATABASE_URL and MOSAIC_VALKEY_URL set in the environment",
+            ))
+    }
+
+    fn run(context: &Context<'_>, options: InstallOptions) -> Result<i32> {
+        install(context, &options)
+    }
 }
 
 /// What the command was asked.
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct InstallOptions {
-    /// Values given as flags.
+    /// The setting flags (`--tier`, `--port`, …), by setting name.
+    #[serde(flatten)]
     pub flags: FlagValues,
     /// `--force`.
     pub force: bool,
     /// `--dry-run`: validate everything, then stop before the first side effect.
     pub dry_run: bool,
-}
-
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let value = |name: &str| invocation.value(name).map(str::to_string);
-    let options = InstallOptions {
-        flags: FlagValues {
-            tier: value("tier"),
-            port: value("port"),
-            host: value("host"),
-            cors_origin: value("cors_origin"),
-            database_url: value("database_url"),
-            valkey_url: value("valkey_url"),
-        },
-        force: invocation.flag("force"),
-        dry_run: invocation.flag("dry_run"),
-    };
-    install(context, &options)
 }
 
 /// The first admin to create, or why none is.
@@ -184,98 +168,59 @@ fn prompt_failed(error: dialoguer::Error) -> anyhow::Error {
     anyhow!("the prompt was interrupted ({error}); nothing was installed")
 }
 
-/// Asks for values no flag, variable or config gave (the default is offered).
+/// Asks for the settings that declare a question and that no flag, variable or
+/// config gave (the default is offered; secrets are typed hidden; the team tier's
+/// URLs only for the team tier). `settings` holds the values so far and is
+/// updated with each answer; an answer is checked like a flag before it is taken,
+/// and one that changes the bind address must be free (`port_in_use_by_us`: the
+/// running gateway's own port counts as free).
 fn prompt_settings(
     context: &Context<'_>,
     raw: &mut RawSettings,
+    settings: &mut Settings,
     port_in_use_by_us: impl Fn(u16) -> bool,
 ) -> Result<()> {
     let theme = theme(context);
-    let unset = |gathered: &Option<Gathered>| !matches!(gathered, Some(gathered) if gathered.source != ValueSource::Default);
-    let host = raw
-        .host
-        .as_ref()
-        .map(|gathered| gathered.text.clone())
-        .unwrap_or_else(|| crate::settings::DEFAULT_HOST.to_string());
-    let asked = |text: String| {
-        Some(Gathered {
-            text,
-            source: ValueSource::Flag,
-        })
-    };
-    if unset(&raw.port) {
-        let default = raw
-            .port
-            .as_ref()
-            .map(|gathered| gathered.text.clone())
-            .unwrap_or_else(|| crate::settings::DEFAULT_PORT.to_string());
-        let port: String = Input::with_theme(theme.as_ref())
-            .with_prompt("Gateway port")
-            .default(default)
-            .validate_with(|text: &String| -> Result<(), String> {
-                let port = parse_port(text).map_err(|error| error.to_string())?;
-                if port_in_use_by_us(port) {
-                    return Ok(());
-                }
-                let address = format!("{host}:{port}")
-                    .parse()
-                    .map_err(|_| format!("invalid address {host}:{port}"))?;
-                check_port_free(address).map_err(|error| error.to_string())
-            })
-            .interact_text()
-            .map_err(prompt_failed)?;
-        raw.port = asked(port.trim().to_string());
-    }
-    if unset(&raw.cors_origin) {
-        let origin: String = Input::with_theme(theme.as_ref())
-            .with_prompt("Web UI origin allowed by CORS")
-            .default(crate::settings::DEFAULT_CORS_ORIGIN.to_string())
-            .validate_with(|text: &String| {
-                validate_origin(text)
-                    .map(|_| ())
-                    .map_err(|error| error.to_string())
-            })
-            .interact_text()
-            .map_err(prompt_failed)?;
-        raw.cors_origin = asked(origin);
-    }
-    let team = raw
-        .tier
-        .as_ref()
-        .is_some_and(|gathered| gathered.text.trim() == Tier::Team.as_str());
-    // URLs hold passwords: typed hidden, like the API key.
-    let service_url = |prompt: &str, schemes: &'static [&'static str]| {
-        Password::with_theme(theme.as_ref())
-            .with_prompt(prompt)
-            .validate_with(move |text: &String| {
-                validate_service_url(text, schemes).map_err(|error| error.to_string())
-            })
-            .interact()
-            .map_err(prompt_failed)
-    };
-    if team && raw.database_url.is_none() {
-        let url = service_url(
-            "PostgreSQL URL (postgres://USER:PASSWORD@HOST:5432/DB; hidden)",
-            &["postgres", "postgresql"],
-        )?;
-        raw.database_url = asked(url.trim().to_string());
-    }
-    if team && raw.valkey_url.is_none() {
-        let url = service_url(
-            "Valkey URL (redis://:PASSWORD@HOST:6379 or rediss://…; hidden)",
-            &["redis", "rediss"],
-        )?;
-        raw.valkey_url = asked(url.trim().to_string());
-    }
-    if raw.anthropic_api_key.is_none() {
-        let key = Password::with_theme(theme.as_ref())
-            .with_prompt("Anthropic API key (optional; Enter to skip)")
-            .allow_empty_password(true)
-            .interact()
-            .map_err(prompt_failed)?;
-        if !key.trim().is_empty() {
-            raw.anthropic_api_key = asked(key);
+    for setting in SETTINGS {
+        let Some(question) = setting.prompt else {
+            continue;
+        };
+        if raw.is_given(setting.name) || (setting.team_connection && settings.tier != Tier::Team) {
+            continue;
         }
+        let check = |text: &String| -> Result<(), String> {
+            let mut trial = settings.clone();
+            (setting.apply)(&mut trial, text).map_err(|error| error.to_string())?;
+            if setting.bind_address && !port_in_use_by_us(trial.port) {
+                check_port_free(trial.bind_address()).map_err(|error| error.to_string())?;
+            }
+            Ok(())
+        };
+        let answer = if setting.is_secret() {
+            let prompt = Password::with_theme(theme.as_ref()).with_prompt(question);
+            if setting.is_optional() {
+                prompt.allow_empty_password(true).interact()
+            } else {
+                prompt.validate_with(check).interact()
+            }
+        } else {
+            let offered = raw
+                .get(setting.name)
+                .map(|gathered| gathered.text.clone())
+                .or(setting.default.map(str::to_string))
+                .unwrap_or_default();
+            Input::with_theme(theme.as_ref())
+                .with_prompt(question)
+                .default(offered)
+                .validate_with(check)
+                .interact_text()
+        }
+        .map_err(prompt_failed)?;
+        if answer.trim().is_empty() && setting.is_optional() {
+            continue;
+        }
+        (setting.apply)(settings, &answer)?;
+        raw.answer(setting, &answer);
     }
     Ok(())
 }
@@ -324,7 +269,9 @@ fn prompt_admin(context: &Context<'_>) -> Result<AdminPlan> {
             password
         }
         None => Password::with_theme(theme.as_ref())
-            .with_prompt("Admin password (at least 8 characters)")
+            .with_prompt(format!(
+                "Admin password (at least {MIN_PASSWORD_CHARS} characters)"
+            ))
             .with_confirmation(
                 "Repeat the password",
                 "The passwords do not match; try again",
@@ -382,8 +329,8 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
     let headless = !context.can_prompt();
     let mut raw = RawSettings::gather(&options.flags, |name| context.env(name), &file)?;
     // Values given on the command line or in the environment are checked before
-    // any question is asked.
-    raw.validate()?;
+    // any question is asked (whether the tier has all it needs, after them).
+    let mut so_far = raw.validate_values()?;
     let manager = ServiceManager::detect(context.env("MOSAIC_SERVICE_MANAGER").as_deref())?;
     let running = running_daemon(&layout.pid_file());
     let port_in_use_by_us = |port: u16| {
@@ -393,7 +340,7 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
                 .is_some_and(|previous| previous.port == port)
     };
     if !headless {
-        prompt_settings(context, &mut raw, port_in_use_by_us)?;
+        prompt_settings(context, &mut raw, &mut so_far, port_in_use_by_us)?;
     }
     let settings = raw.validate()?;
     let ours = port_in_use_by_us(settings.port)
@@ -408,10 +355,7 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
     let admin_exists = match settings.tier {
         Tier::Local => admin_exists_in(&layout.database_file())?,
         Tier::Team => {
-            let bar = super::spinner("Checking PostgreSQL and Valkey".to_string());
-            let checked = team::check(&settings);
-            bar.finish_and_clear();
-            let checked = checked
+            let checked = check_team_services(context, &settings)
                 .context("the team tier's services failed the check; nothing was written")?;
             writeln!(
                 context.err(),
@@ -450,14 +394,7 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
         )?;
     }
     config::update(&layout.config_dir, |root| {
-        for (key, value) in settings.to_config_values() {
-            match value {
-                Some(value) => config::set(root, key, value)?,
-                None => {
-                    config::unset(root, key)?;
-                }
-            }
-        }
+        settings.store(root)?;
         config::set(root, KEY_SERVICE_MANAGER, json!(manager.as_str()))
     })?;
     if is_exposed(settings.host) {
@@ -474,14 +411,14 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
             context.err(),
             "Stopping the running gateway to apply the new settings…"
         )?;
-        service::stop(old_manager, &spec)?;
+        stop_and_wait(context, old_manager, &spec)?;
         if old_manager != manager {
             service::remove_definition(old_manager, &spec)?;
         }
     }
     service::install_definition(manager, &spec)?;
     writeln!(context.err(), "Service manager: {}", manager.describe())?;
-    let health = start_and_wait(manager, &spec, &settings)?;
+    let health = start_and_wait(context, manager, &spec, &settings)?;
     if let Some(degradation) = health.degradation() {
         writeln!(context.err(), "warning: the gateway is {degradation}")?;
     }
@@ -530,8 +467,8 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
             "installed": true,
             "url": url,
             "tier": settings.tier.as_str(),
-            "database_url": settings.database_url.as_ref().map(|url| redact_url(url.expose())),
-            "valkey_url": settings.valkey_url.as_ref().map(|url| redact_url(url.expose())),
+            "database_url": setting("database_url").shown_json(&settings),
+            "valkey_url": setting("valkey_url").shown_json(&settings),
             "version": health.version,
             "service_manager": manager.as_str(),
             "admin": admin_line,
@@ -544,13 +481,16 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
         writeln!(out, "  URL:              {url}")?;
         writeln!(out, "  tier:             {}", settings.tier)?;
         if settings.tier == Tier::Team {
-            let shown = |url: &Option<crate::settings::Secret>| {
-                url.as_ref()
-                    .map(|url| redact_url(url.expose()))
-                    .unwrap_or_default()
-            };
-            writeln!(out, "  PostgreSQL:       {}", shown(&settings.database_url))?;
-            writeln!(out, "  Valkey:           {}", shown(&settings.valkey_url))?;
+            writeln!(
+                out,
+                "  PostgreSQL:       {}",
+                shown_url(&settings.database_url)
+            )?;
+            writeln!(
+                out,
+                "  Valkey:           {}",
+                shown_url(&settings.valkey_url)
+            )?;
         }
         writeln!(out, "  service manager:  {}", manager.describe())?;
         writeln!(out, "  admin:            {admin_line}")?;

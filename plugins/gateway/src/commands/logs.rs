@@ -7,25 +7,50 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _, Result};
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
+use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context, ValueType};
+use serde::Deserialize;
 
+use super::needs_an_install;
 use crate::layout::Layout;
 
 /// Lines shown without `-n`.
-pub const DEFAULT_LINES: usize = 50;
+pub const DEFAULT_LINES: u64 = 50;
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    CommandSpec::new("logs", "Show the gateway's log")
-        .arg(ArgSpec::flag("follow", "Keep printing new lines until Ctrl-C").short('f'))
-        .arg(
-            ArgSpec::option("lines", "How many of the last lines to show")
-                .short('n')
-                .value_name("N")
-                .default_value("50"),
-        )
-        .example("gateway logs -n 100", "The last 100 lines")
-        .example("gateway logs -f", "Follow the log")
+/// `mosaic gateway logs`.
+pub struct Logs;
+
+/// What the command was asked.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogsOptions {
+    /// `-f`: keep printing new lines.
+    pub follow: bool,
+    /// `-n`: how many of the last lines to show.
+    pub lines: u64,
+}
+
+impl Command for Logs {
+    type Options = LogsOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new("logs", "Show the gateway's log")
+            .arg(ArgSpec::flag("follow", "Keep printing new lines until Ctrl-C").short('f'))
+            .arg(
+                ArgSpec::option("lines", "How many of the last lines to show")
+                    .short('n')
+                    .value_name("N")
+                    .value_type(ValueType::Unsigned)
+                    .default_value(&DEFAULT_LINES.to_string()),
+            )
+            .with_example(needs_an_install(
+                "gateway logs -n 100",
+                "The last 100 lines",
+            ))
+            .with_example(needs_an_install("gateway logs -f", "Follow the log"))
+    }
+
+    fn run(context: &Context<'_>, options: LogsOptions) -> Result<i32> {
+        logs(context, &options)
+    }
 }
 
 /// The last `count` lines of a file (without their newlines).
@@ -50,14 +75,9 @@ pub fn last_lines(path: &Path, count: usize) -> Result<Vec<String>> {
     Ok(lines[skip..].iter().map(|line| line.to_string()).collect())
 }
 
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let count = match invocation.value("lines") {
-        None => DEFAULT_LINES,
-        Some(text) => text
-            .parse::<usize>()
-            .map_err(|_| anyhow!("--lines `{text}`: expected a number of lines, e.g. -n 100"))?,
-    };
+/// Prints the last lines of the log and, with `-f`, what is appended to it.
+pub fn logs(context: &Context<'_>, options: &LogsOptions) -> Result<i32> {
+    let count = usize::try_from(options.lines).unwrap_or(usize::MAX);
     let log_file = Layout::from_context(context, None).log_file();
     if !log_file.exists() {
         return Err(anyhow!(
@@ -68,7 +88,7 @@ pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
     for line in last_lines(&log_file, count)? {
         writeln!(context.out(), "{line}")?;
     }
-    if invocation.flag("follow") {
+    if options.follow {
         follow(context, &log_file)?;
     }
     Ok(0)

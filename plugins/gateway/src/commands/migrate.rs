@@ -19,25 +19,33 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context as _, Result};
 use mosaic_plugin_api::sdk::config;
 use mosaic_plugin_api::serde_json::json;
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
+use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context};
+use serde::Deserialize;
 
-use super::{print_started, require_installation, start_and_wait, Installation};
-use crate::pidfile::running_daemon;
-use crate::service;
-use crate::settings::{
-    redact_url, FlagValues, RawSettings, Settings, Tier, KEY_DATABASE_URL, KEY_TIER, KEY_VALKEY_URL,
+use super::{
+    check_team_services, needs_an_install, print_started, require_installation, start_and_wait,
+    stop_and_wait, Installation,
 };
+use crate::pidfile::running_daemon;
+use crate::settings::gather::require_team_connections;
+use crate::settings::redact::shown_url;
+use crate::settings::{redact_url, FlagValues, RawSettings, Settings, Tier, SETTINGS};
 use crate::storage::postgres::PostgresStore;
 use crate::storage::{sqlite, team, StoredUser};
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    CommandSpec::new(
-        "migrate",
-        "Move the gateway's users to another storage tier",
-    )
-    .long_about(
-        "Move an installed gateway to another storage tier.\n\n\
+/// `mosaic gateway migrate`.
+pub struct Migrate;
+
+impl Command for Migrate {
+    type Options = MigrateOptions;
+
+    fn spec() -> CommandSpec {
+        let spec = CommandSpec::new(
+            "migrate",
+            "Move the gateway's users to another storage tier",
+        )
+        .long_about(
+            "Move an installed gateway to another storage tier.\n\n\
              --to team: check PostgreSQL and Valkey (MOSAIC_DATABASE_URL, \
              MOSAIC_VALKEY_URL, or the flags), stop the daemon, copy every user from \
              SQLite into an empty PostgreSQL database, verify the copy (count and \
@@ -47,58 +55,41 @@ pub fn spec() -> CommandSpec {
              database (an existing one is kept beside it), verify, and switch the \
              config to the local tier; PostgreSQL is left unchanged.\n\n\
              Sessions are not copied: users log in again.",
-    )
-    .arg(
-        ArgSpec::option("to", "The tier to move to")
-            .value_name("TIER")
-            .possible_values(&["team", "local"])
-            .required(),
-    )
-    .arg(
-        ArgSpec::option(
-            "database_url",
-            "PostgreSQL URL for --to team [env: MOSAIC_DATABASE_URL]",
         )
-        .value_name("URL"),
-    )
-    .arg(
-        ArgSpec::option(
-            "valkey_url",
-            "Valkey URL for --to team [env: MOSAIC_VALKEY_URL]",
-        )
-        .value_name("URL"),
-    )
-    .example(
-        "gateway migrate --to team",
-        "Local → team, with MOSAIC_DATABASE_URL and MOSAIC_VALKEY_URL set",
-    )
-    .example("gateway migrate --to local", "Team → local (the way back)")
+        .arg(
+            ArgSpec::option("to", "The tier to move to")
+                .value_name("TIER")
+                .possible_values(&[Tier::Team.as_str(), Tier::Local.as_str()])
+                .required(),
+        );
+        SETTINGS
+            .iter()
+            .filter(|setting| setting.team_connection)
+            .filter_map(|setting| setting.flag_arg(" for --to team"))
+            .fold(spec, CommandSpec::arg)
+            .with_example(needs_an_install(
+                "gateway migrate --to team",
+                "Local → team, with MOSAIC_DATABASE_URL and MOSAIC_VALKEY_URL set",
+            ))
+            .with_example(needs_an_install(
+                "gateway migrate --to local",
+                "Team → local (the way back)",
+            ))
+    }
+
+    fn run(context: &Context<'_>, options: MigrateOptions) -> Result<i32> {
+        migrate(context, &options)
+    }
 }
 
 /// What the command was asked.
+#[derive(Debug, Clone, Deserialize)]
 pub struct MigrateOptions {
     /// The tier to move to.
     pub to: Tier,
-    /// `--database-url` and `--valkey-url`.
+    /// `--database-url` and `--valkey-url`, by setting name.
+    #[serde(flatten)]
     pub flags: FlagValues,
-}
-
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let to = invocation
-        .value("to")
-        .ok_or_else(|| anyhow!("--to is required: team or local"))?
-        .parse::<Tier>()
-        .map_err(|error| anyhow!("--to: {error}"))?;
-    let options = MigrateOptions {
-        to,
-        flags: FlagValues {
-            database_url: invocation.value("database_url").map(str::to_string),
-            valkey_url: invocation.value("valkey_url").map(str::to_string),
-            ..FlagValues::default()
-        },
-    };
-    migrate(context, &options)
 }
 
 /// Moves the installation to `options.to`.
@@ -112,10 +103,8 @@ pub fn migrate(context: &Context<'_>, options: &MigrateOptions) -> Result<i32> {
     }
     let target = target_settings(context, &installation, options)?;
     if options.to == Tier::Team {
-        let bar = super::spinner("Checking PostgreSQL and Valkey".to_string());
-        let checked = team::check(&target);
-        bar.finish_and_clear();
-        checked.context("the team tier's services failed the check; nothing was changed")?;
+        check_team_services(context, &target)
+            .context("the team tier's services failed the check; nothing was changed")?;
     }
 
     let was_running = running_daemon(&installation.layout.pid_file()).is_some();
@@ -124,18 +113,21 @@ pub fn migrate(context: &Context<'_>, options: &MigrateOptions) -> Result<i32> {
             context.err(),
             "Stopping the gateway so no user changes during the copy…"
         )?;
-        service::stop(installation.manager, &installation.spec)?;
+        stop_and_wait(context, installation.manager, &installation.spec)?;
     }
+    let copying = context.progress(&format!("Copying the users to the {} tier", options.to));
     let copied = match options.to {
         Tier::Team => copy_to_team(&installation, &target),
         Tier::Local => copy_to_local(&installation),
     };
+    drop(copying);
     let copied = match copied {
         Ok(copied) => copied,
         Err(error) => {
             if was_running {
                 // Leave things as they were: the old tier, running.
                 let restarted = start_and_wait(
+                    context,
                     installation.manager,
                     &installation.spec,
                     &installation.settings,
@@ -156,25 +148,13 @@ pub fn migrate(context: &Context<'_>, options: &MigrateOptions) -> Result<i32> {
         }
     };
 
-    config::update(&installation.layout.config_dir, |root| {
-        for (key, value) in target.to_config_values() {
-            if matches!(key, KEY_TIER | KEY_DATABASE_URL | KEY_VALKEY_URL) {
-                match value {
-                    Some(value) => config::set(root, key, value)?,
-                    None => {
-                        config::unset(root, key)?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    })?;
+    config::update(&installation.layout.config_dir, |root| target.store(root))?;
     let mut moved = installation;
     moved.settings = target;
     let backup = copied.backup;
     if context.json() {
         let health = if was_running {
-            let health = start_and_wait(moved.manager, &moved.spec, &moved.settings)?;
+            let health = start_and_wait(context, moved.manager, &moved.spec, &moved.settings)?;
             Some(health.status)
         } else {
             None
@@ -199,18 +179,8 @@ pub fn migrate(context: &Context<'_>, options: &MigrateOptions) -> Result<i32> {
         Tier::Team => writeln!(
             out,
             "The gateway now uses the team tier: PostgreSQL {}, Valkey {}.",
-            moved
-                .settings
-                .database_url
-                .as_ref()
-                .map(|url| redact_url(url.expose()))
-                .unwrap_or_default(),
-            moved
-                .settings
-                .valkey_url
-                .as_ref()
-                .map(|url| redact_url(url.expose()))
-                .unwrap_or_default()
+            shown_url(&moved.settings.database_url),
+            shown_url(&moved.settings.valkey_url)
         )?,
         Tier::Local => writeln!(out, "The gateway now uses the local tier (SQLite).")?,
     }
@@ -227,14 +197,14 @@ pub fn migrate(context: &Context<'_>, options: &MigrateOptions) -> Result<i32> {
     )?;
     drop(out);
     if was_running {
-        let health = start_and_wait(moved.manager, &moved.spec, &moved.settings)?;
+        let health = start_and_wait(context, moved.manager, &moved.spec, &moved.settings)?;
         print_started(context, &moved, &health, "restarted")?;
     }
     Ok(0)
 }
 
 /// The installation's settings with the target tier (and, for the team tier, the
-/// two URLs: flag > environment > config.json).
+/// team tier's URLs: flag > environment > config.json).
 fn target_settings(
     context: &Context<'_>,
     installation: &Installation,
@@ -248,21 +218,10 @@ fn target_settings(
         return Ok(target);
     }
     let file = config::load(&installation.layout.config_dir)?;
-    let flags = FlagValues {
-        tier: Some(Tier::Team.as_str().to_string()),
-        ..options.flags.clone()
-    };
     // Only the URLs are taken from here: port, host and origin stay as installed.
-    let gathered = RawSettings::gather(&flags, |name| context.env(name), &file)?;
-    let urls_only = RawSettings {
-        tier: gathered.tier,
-        database_url: gathered.database_url,
-        valkey_url: gathered.valkey_url,
-        ..RawSettings::default()
-    };
-    let validated = urls_only.validate()?;
-    target.database_url = validated.database_url;
-    target.valkey_url = validated.valkey_url;
+    let gathered = RawSettings::gather(&options.flags, |name| context.env(name), &file)?;
+    gathered.apply_to(&mut target, |setting| setting.team_connection)?;
+    require_team_connections(&target)?;
     Ok(target)
 }
 

@@ -3,33 +3,47 @@
 use std::io::Write;
 
 use anyhow::Result;
-use mosaic_plugin_api::{CommandSpec, Context, Invocation};
+use mosaic_plugin_api::{Command, CommandSpec, Context, NoOptions};
 
-use super::{print_started, require_installation, start_and_wait};
+use super::{needs_an_install, print_started, require_installation, start_and_wait};
 use crate::pidfile::running_daemon;
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    CommandSpec::new(
-        "start",
-        "Start the installed gateway and wait until it is healthy",
-    )
-    .long_about(
-        "Start the installed gateway with its service manager (systemd user unit, \
+/// `mosaic gateway start`.
+pub struct Start;
+
+impl Command for Start {
+    type Options = NoOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new(
+            "start",
+            "Start the installed gateway and wait until it is healthy",
+        )
+        .long_about(
+            "Start the installed gateway with its service manager (systemd user unit, \
              launchd agent, or the built-in supervisor) and wait, with a spinner, until \
              GET /health answers. Does nothing if it is already running.",
-    )
-    .example("gateway start", "Start it and wait until it is healthy")
+        )
+        .with_example(needs_an_install(
+            "gateway start",
+            "Start it and wait until it is healthy",
+        ))
+    }
+
+    fn run(context: &Context<'_>, _options: NoOptions) -> Result<i32> {
+        start(context)
+    }
 }
 
-/// Runs the command.
-pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
+/// Starts the installed gateway unless it runs already.
+pub fn start(context: &Context<'_>) -> Result<i32> {
     let installation = require_installation(context)?;
     if let Some(pid) = running_daemon(&installation.layout.pid_file()) {
         writeln!(context.out(), "gateway already running (pid {pid})")?;
         return Ok(0);
     }
     let health = start_and_wait(
+        context,
         installation.manager,
         &installation.spec,
         &installation.settings,

@@ -10,47 +10,59 @@ use std::time::Duration;
 use anyhow::Result;
 use mosaic_plugin_api::sdk::config;
 use mosaic_plugin_api::serde_json::json;
-use mosaic_plugin_api::{CommandSpec, Context, Example, Invocation};
+use mosaic_plugin_api::{Command, CommandSpec, Context, Example, NoOptions};
 
 use super::recorded_manager;
 use crate::client::GatewayClient;
 use crate::layout::Layout;
 use crate::pidfile::running_daemon;
-use crate::settings::{redact_url, Settings, Tier};
+use crate::settings::{Settings, Tier, SETTINGS};
 use crate::storage::sqlite::admin_exists_in;
 use crate::storage::team;
 
 /// Exit code when the daemon is not running.
 pub const EXIT_NOT_RUNNING: i32 = 3;
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    let mut spec = CommandSpec::new(
-        "status",
-        "Show whether the gateway is installed, running and healthy",
-    )
-    .long_about(
-        "Show whether the gateway is installed and running (with its pid), its URL, \
+/// `mosaic gateway status`.
+pub struct Status;
+
+impl Command for Status {
+    type Options = NoOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new(
+            "status",
+            "Show whether the gateway is installed, running and healthy",
+        )
+        .long_about(
+            "Show whether the gateway is installed and running (with its pid), its URL, \
              health, tier, version and whether an admin exists. Exits 0 when the daemon \
              runs and 3 when it does not. Secrets are never shown.",
-    );
-    spec.examples = vec![Example {
-        command: "gateway status --json".into(),
-        description: "As one JSON document (exit 3: not running)".into(),
-        expect_exit_code: EXIT_NOT_RUNNING,
-        expect_stdout_contains: Some("\"installed\": false".into()),
-    }];
-    spec
+        )
+        .with_example(
+            Example::new(
+                "gateway status --json",
+                "As one JSON document (exit 3: not running)",
+            )
+            .expect_exit_code(EXIT_NOT_RUNNING)
+            .expect_stdout_contains("\"installed\": false"),
+        )
+    }
+
+    fn run(context: &Context<'_>, _options: NoOptions) -> Result<i32> {
+        status(context)
+    }
 }
 
-/// Runs the command.
-pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
+/// Prints the status; returns 0 when the daemon runs, [`EXIT_NOT_RUNNING`] when not.
+pub fn status(context: &Context<'_>) -> Result<i32> {
     let layout = Layout::from_context(context, None);
     let file = config::load(&layout.config_dir)?;
     let manager = recorded_manager(&file)?;
     let settings = Settings::from_file(&file)?;
     let pid = running_daemon(&layout.pid_file());
     let url = settings.local_url();
+    let checking = context.progress(&format!("Checking the gateway at {url}"));
     let health = pid.map(|_| {
         GatewayClient::new(&url, Duration::from_secs(2))
             .health()
@@ -60,8 +72,12 @@ pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
     // whether or not the daemon runs.
     let (dependencies, admin_present) = match settings.tier {
         Tier::Local => (Vec::new(), admin_exists_in(&layout.database_file()).ok()),
-        Tier::Team => team::probe(&settings)?,
+        Tier::Team => {
+            checking.set_message("Checking PostgreSQL and Valkey");
+            team::probe(&settings)?
+        }
     };
+    drop(checking);
     let version = health
         .as_ref()
         .and_then(|health| health.as_ref().ok())
@@ -85,27 +101,24 @@ pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
         })
         .collect();
     if context.json() {
-        context.print_json(&json!({
+        let mut document = json!({
             "installed": manager.is_some(),
             "service_manager": manager.map(|manager| manager.as_str()),
             "running": pid.is_some(),
             "pid": pid,
             "url": url,
-            "host": settings.host.to_string(),
-            "port": settings.port,
             "health": health_text,
-            "tier": settings.tier.as_str(),
             "version": version,
             "admin_present": admin_present,
             "dependencies": dependency_json,
-            "cors_origin": settings.cors_origin,
-            "anthropic_api_key": settings.anthropic_api_key.as_ref().map(|_| "<redacted>"),
-            "database_url": settings.database_url.as_ref().map(|url| redact_url(url.expose())),
-            "valkey_url": settings.valkey_url.as_ref().map(|url| redact_url(url.expose())),
             "config_file": layout.config_file().display().to_string(),
             "log_file": layout.log_file().display().to_string(),
             "database_file": layout.database_file().display().to_string(),
-        }))?;
+        });
+        for setting in SETTINGS {
+            document[setting.name] = setting.shown_json(&settings);
+        }
+        context.print_json(&document)?;
     } else {
         let mut out = context.out();
         match (manager, pid) {
@@ -128,7 +141,11 @@ pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
             writeln!(out, "  service manager:  {}", manager.describe())?;
             writeln!(out, "  URL:              {url}")?;
             writeln!(out, "  health:           {health_text}")?;
-            writeln!(out, "  tier:             {}", settings.tier)?;
+            for setting in SETTINGS {
+                if let Some(label) = setting.status_label {
+                    writeln!(out, "  {label:<18}{}", setting.shown_text(&settings))?;
+                }
+            }
             for health in &dependencies {
                 let label = format!("{}:", health.dependency.describe());
                 match &health.error {
@@ -142,16 +159,6 @@ pub fn run(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
                 version.as_deref().unwrap_or("-")
             )?;
             writeln!(out, "  admin present:    {}", yes_no(admin_present))?;
-            writeln!(out, "  CORS origin:      {}", settings.cors_origin)?;
-            writeln!(
-                out,
-                "  Anthropic key:    {}",
-                if settings.anthropic_api_key.is_some() {
-                    "set (not shown)"
-                } else {
-                    "not set"
-                }
-            )?;
             writeln!(
                 out,
                 "  config:           {}",

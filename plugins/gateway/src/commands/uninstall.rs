@@ -5,28 +5,46 @@ use std::io::Write;
 
 use anyhow::{Context as _, Result};
 use mosaic_plugin_api::sdk::config;
-use mosaic_plugin_api::{ArgSpec, CommandSpec, Context, Invocation};
+use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context};
+use serde::Deserialize;
 
-use super::load_installation;
+use super::{load_installation, stop_and_wait};
 use crate::layout::Layout;
 use crate::pidfile::running_daemon;
 use crate::service::{self, ServiceManager};
 
-/// The command's declaration.
-pub fn spec() -> CommandSpec {
-    CommandSpec::new(
-        "uninstall",
-        "Stop and remove the gateway service (data is kept)",
-    )
-    .arg(ArgSpec::flag(
-        "purge",
-        "Also delete the gateway's data: the database (every user) and the log",
-    ))
-    .example(
-        "gateway uninstall",
-        "Remove the service, keep users for a later install",
-    )
-    .example("gateway uninstall --purge", "Remove everything")
+/// `mosaic gateway uninstall`.
+pub struct Uninstall;
+
+/// What the command was asked.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UninstallOptions {
+    /// `--purge`: also delete the database and the log.
+    pub purge: bool,
+}
+
+impl Command for Uninstall {
+    type Options = UninstallOptions;
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new(
+            "uninstall",
+            "Stop and remove the gateway service (data is kept)",
+        )
+        .arg(ArgSpec::flag(
+            "purge",
+            "Also delete the gateway's data: the database (every user) and the log",
+        ))
+        .example(
+            "gateway uninstall",
+            "Remove the service, keep users for a later install",
+        )
+        .example("gateway uninstall --purge", "Remove everything")
+    }
+
+    fn run(context: &Context<'_>, options: UninstallOptions) -> Result<i32> {
+        uninstall(context, &options)
+    }
 }
 
 fn remove_if_present(path: &std::path::Path) -> Result<()> {
@@ -37,13 +55,13 @@ fn remove_if_present(path: &std::path::Path) -> Result<()> {
     }
 }
 
-/// Runs the command.
-pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-    let purge = invocation.flag("purge");
+/// Stops and removes the service and the `gateway` settings; with `--purge` also
+/// the data directory.
+pub fn uninstall(context: &Context<'_>, options: &UninstallOptions) -> Result<i32> {
     let layout = Layout::from_context(context, None);
     match load_installation(context)? {
         Some(installation) => {
-            if let Some(pid) = service::stop(installation.manager, &installation.spec)? {
+            if let Some(pid) = stop_and_wait(context, installation.manager, &installation.spec)? {
                 writeln!(context.err(), "stopped the gateway (pid {pid})")?;
             }
             service::remove_definition(installation.manager, &installation.spec)?;
@@ -52,7 +70,7 @@ pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
             // Not installed, but a hand-started `gateway run` may still be running.
             if running_daemon(&layout.pid_file()).is_some() {
                 let spec = super::service_spec(context, layout.clone())?;
-                service::stop(ServiceManager::Supervisor, &spec)?;
+                stop_and_wait(context, ServiceManager::Supervisor, &spec)?;
             }
             writeln!(context.err(), "the gateway was not installed")?;
         }
@@ -64,7 +82,7 @@ pub fn run(context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
     }
     remove_if_present(&layout.bootstrap_token_file())?;
     let _ = std::fs::remove_dir(layout.private_dir());
-    if purge {
+    if options.purge {
         if layout.data_dir.exists() {
             std::fs::remove_dir_all(&layout.data_dir)
                 .with_context(|| format!("cannot delete {}", layout.data_dir.display()))?;

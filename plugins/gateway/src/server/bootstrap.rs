@@ -19,8 +19,8 @@ use super::auth::bearer_token;
 use super::error::{ApiError, ApiJson};
 use super::AppState;
 use crate::secrets::{new_token, token_hash};
-use crate::settings::{validate_email, validate_name, validate_password};
 use crate::storage::{ClusterEvent, NewUser, Role, TokenHash};
+use mosaic_plugin_api::sdk::account::{validate_email, validate_name, validate_password};
 
 /// The one-time bootstrap token, while no admin exists.
 pub struct BootstrapGate {

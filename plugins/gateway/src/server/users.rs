@@ -11,8 +11,8 @@ use serde_json::json;
 use super::auth::Admin;
 use super::error::{ApiError, ApiJson};
 use super::AppState;
-use crate::settings::{validate_email, validate_name, validate_password};
 use crate::storage::{NewUser, Role};
+use mosaic_plugin_api::sdk::account::{validate_email, validate_name, validate_password};
 
 /// `GET /api/users`: every user, oldest first.
 pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Response, ApiError> {
