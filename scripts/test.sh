@@ -7,7 +7,8 @@
 #    missing (tmux, redis-server, PostgreSQL, a C toolchain, ...) with apt-get, and the
 #    Claude Code CLI (`claude`, npm package @anthropic-ai/claude-code) with npm.
 #    Not root: missing packages are only reported.
-# 2. Checks formatting (cargo fmt) and lints (cargo clippy -D warnings).
+# 2. Checks formatting (cargo fmt) and lints (cargo clippy -D warnings), and that the
+#    plugin API packages and builds on its own (cargo package).
 # 3. Installs mosaic and every plugin (debug build) into TARGET/test-prefix with
 #    scripts/install.sh and exports MOSAIC_TEST_PREFIX, so the end-to-end tests run
 #    the installed binary with its real plugin libraries.
@@ -205,6 +206,13 @@ cargo clippy --workspace --all-targets -- -D warnings
 # party's): it is held to the same standard.
 cargo fmt --manifest-path "$example_manifest" -- --check
 CARGO_TARGET_DIR="$out_of_tree_target" cargo clippy --manifest-path "$example_manifest" --all-targets -- -D warnings
+
+# Third parties depend on the plugin API outside this workspace: `cargo package`
+# builds it from its own files alone, so a path, feature or file that only works
+# inside the workspace fails here. CI runs in a clean clone; --allow-dirty only
+# spares a developer's own uncommitted edits.
+step "Package the plugin API (cargo package -p mosaic-plugin-api)"
+cargo package -p mosaic-plugin-api --allow-dirty --quiet
 
 # ---------------------------------------------------------------------------
 # 3. Install what the end-to-end tests run

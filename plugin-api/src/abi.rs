@@ -31,10 +31,10 @@ pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The root module of a plugin library.
 ///
-/// A *prefix type*: fields may only be appended, below the field marked
-/// `#[sabi(last_prefix_field)]`, in a later 0.2.x version of this crate. A host
-/// reading an older plugin sees the new fields as missing and must not call them; an
-/// older host ignores fields it does not know. Never reorder, remove or retype a field.
+/// A *prefix type*, but frozen for the whole 0.2 series: abi_stable's load-time
+/// check refuses a library whose root module has fewer fields than the host's, so a
+/// field appended here would shut out every older 0.2 plugin. What a plugin offers
+/// the host grows in the manifest JSON instead (new fields with serde defaults).
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
@@ -95,6 +95,13 @@ pub struct HostContext {
     pub handle: u64,
     /// The services of the host. Use them through [`crate::Context`], which checks
     /// that a service exists before calling it.
+    ///
+    /// Opaque to abi_stable's load-time layout check: that check assumes a prefix
+    /// type is implemented by the library and refuses one with fewer fields than the
+    /// host's — exactly an older plugin's view of a newer host's table. The fields of
+    /// 0.2.0 never change; later ones are found missing at run time through the field
+    /// count stored with the table.
+    #[sabi(unsafe_opaque_field)]
     pub services: HostServicesRef,
 }
 

@@ -2,7 +2,7 @@
 //! typed options and its `run`, and listed once in a [`CommandTable`] from which the
 //! manifest and the dispatch are both derived.
 //!
-//! ```ignore
+//! ```text
 //! #[derive(Deserialize)]
 //! pub struct AddOptions { pub title: String, pub priority: u64 }
 //!

@@ -1,11 +1,11 @@
 //! The one manifest validator: what the host checks before it mounts a plugin's
-//! commands, and what [`crate::testing::TestHost`] checks before it runs them, so a
+//! commands, and what `TestHost` (feature `testing`) checks before it runs them, so a
 //! plugin that passes its own tests is never refused as broken by the host.
 //!
 //! [`validate_manifest`] checks the rules the host relies on: plain lowercase names,
 //! a semver version and host requirement, no argument reusing a global flag, no
 //! repeated names, no default outside its possible values. With the `cli` feature,
-//! [`check_clap_tree`] also builds each command under `mosaic` with the global flags
+//! `check_clap_tree` also builds each command under `mosaic` with the global flags
 //! and runs clap's own assertions (which clap otherwise makes only in debug builds,
 //! by panicking), turning any of them into an error message.
 

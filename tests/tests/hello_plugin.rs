@@ -78,7 +78,7 @@ fn installed_plugin_runs_and_is_listed_and_described() {
     json.expect_code(0);
     let row = hello_row(&json);
     assert_eq!(row["version"], "0.1.0");
-    assert_eq!(row["api_version"], "0.1.0");
+    assert_eq!(row["api_version"], mosaic_plugin_api::API_VERSION);
     assert_eq!(row["path"], installed.display().to_string());
     assert_eq!(row["origin"], "user");
     assert_eq!(row["commands"], serde_json::json!(["hello"]));
@@ -92,7 +92,8 @@ fn installed_plugin_runs_and_is_listed_and_described() {
         format!("path:        {} (user)", installed.display()),
         "status:      ok".to_string(),
         "version:     0.1.0".to_string(),
-        "requires:    mosaic >=0.1.0, <0.2.0".to_string(),
+        "requires:    mosaic >=0.2.0, <0.3.0".to_string(),
+        format!("api version: {}", mosaic_plugin_api::API_VERSION),
         "mosaic hello dirs".to_string(),
         "hello.greeting".to_string(),
         "MOSAIC_HELLO_GREETING".to_string(),

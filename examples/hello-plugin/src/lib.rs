@@ -1,16 +1,24 @@
-//! `mosaic hello`: an example of a third-party mosaic plugin.
+//! `mosaic hello`: an example of a third-party mosaic plugin, written to be copied.
 //!
-//! It shows the whole plugin surface in a few lines: a command with a positional,
-//! an option, a flag and a subcommand; a config key resolved flag > env > file >
-//! default; `--json` output; and tests that run the commands (and the examples in the
-//! spec) in-process with the SDK's test harness. Build it with `cargo build
-//! --release` and install it with `mosaic plugins install
+//! It shows the whole plugin surface in a few lines: a manifest built with the
+//! SDK's builders and a config key; a command table listing every command once; one
+//! module per command, each a [`Command`](mosaic_plugin_api::Command) with a typed
+//! options struct (a positional with a default, an option, a flag, a number the host
+//! checks); a subcommand; the config key resolved flag > env > file > default;
+//! `--json` output; the host's progress indicator; and tests that run the commands
+//! (and the examples in the specs) in-process with the SDK's test harness. Build it
+//! with `cargo build --release` and install it with `mosaic plugins install
 //! target/release/libmosaic_hello.so`.
 
-mod commands;
+pub mod commands;
 
-use mosaic_plugin_api::anyhow::{bail, Result};
-use mosaic_plugin_api::{ConfigKeySpec, Context, Invocation, Manifest, Plugin};
+use mosaic_plugin_api::{Commands, ConfigKeySpec, Manifest, Plugin};
+
+use commands::dirs::Dirs;
+use commands::hello::Greet;
+
+/// The config key holding the default greeting word.
+pub const GREETING_KEY: &str = "hello.greeting";
 
 /// The plugin. The SDK creates one per call with `Default`.
 #[derive(Default)]
@@ -18,29 +26,19 @@ pub struct Hello;
 
 impl Plugin for Hello {
     fn manifest(&self) -> Manifest {
-        Manifest {
-            name: "hello".to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            description: "Greets people (an example plugin)".to_string(),
-            host_requirement: ">=0.1.0, <0.2.0".to_string(),
-            commands: vec![commands::hello::spec()],
-            config: vec![ConfigKeySpec {
-                key: "hello.greeting".to_string(),
-                description: "The word used to greet".to_string(),
-                default: Some("Hello".into()),
-                env: Some("MOSAIC_HELLO_GREETING".to_string()),
-                secret: false,
-            }],
-        }
+        Manifest::new("hello", env!("CARGO_PKG_VERSION"))
+            .description("Greets people (an example plugin)")
+            .host_requirement(">=0.2.0, <0.3.0")
+            .config_key(
+                ConfigKeySpec::new(GREETING_KEY, "The word used to greet")
+                    .default_value("Hello")
+                    .env("MOSAIC_HELLO_GREETING"),
+            )
     }
 
-    fn run(&self, context: &Context<'_>, invocation: &Invocation) -> Result<i32> {
-        let words: Vec<&str> = invocation.command.iter().map(String::as_str).collect();
-        match words.as_slice() {
-            ["hello"] => commands::hello::run(context, invocation),
-            ["hello", "dirs"] => commands::dirs::run(context, invocation),
-            other => bail!("unknown command `{}`", other.join(" ")),
-        }
+    fn commands(&self) -> Commands {
+        // `hello [NAME]` runs on its own and has the subcommand `hello dirs`.
+        Commands::new().command_with::<Greet>(Commands::new().command::<Dirs>())
     }
 }
 

@@ -9,7 +9,8 @@
 use std::io::Write;
 
 use mosaic_plugin_api::anyhow::Result;
-use mosaic_plugin_api::{CommandSpec, Context, Invocation, Manifest, Plugin};
+use mosaic_plugin_api::command::PluginHandler;
+use mosaic_plugin_api::{CommandSpec, Commands, Context, Invocation, Manifest, Plugin};
 
 /// The placeholder that scripts/bench.sh patches, byte for byte, in each copy.
 static NAME: &str = "benchplugin_000000";
@@ -19,25 +20,31 @@ fn name() -> &'static str {
     std::hint::black_box(NAME)
 }
 
+/// The one command: prints `ok`.
+fn print_ok(context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
+    writeln!(context.out(), "ok")?;
+    Ok(0)
+}
+
 /// The plugin. The SDK creates one per call with `Default`.
 #[derive(Default)]
 pub struct BenchPlugin;
 
 impl Plugin for BenchPlugin {
     fn manifest(&self) -> Manifest {
-        Manifest {
-            name: name().to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            description: "Benchmark fixture (scripts/bench.sh)".to_string(),
-            host_requirement: ">=0.1.0, <0.2.0".to_string(),
-            commands: vec![CommandSpec::new(name(), "Print ok (a benchmark fixture)")],
-            config: Vec::new(),
-        }
+        Manifest::new(name(), env!("CARGO_PKG_VERSION"))
+            .description("Benchmark fixture (scripts/bench.sh)")
+            .host_requirement(">=0.2.0, <0.3.0")
     }
 
-    fn run(&self, context: &Context<'_>, _invocation: &Invocation) -> Result<i32> {
-        writeln!(context.out(), "ok")?;
-        Ok(0)
+    fn commands(&self) -> Commands {
+        // The command's name is only known at run time, so it is not a `Command`
+        // type (whose spec is a function of the type) but an entry with a handler.
+        Commands::new().entry(
+            CommandSpec::new(name(), "Print ok (a benchmark fixture)"),
+            Some(print_ok as PluginHandler),
+            Commands::new(),
+        )
     }
 }
 

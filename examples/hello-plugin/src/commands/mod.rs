@@ -1,4 +1,4 @@
-//! One module per command.
+//! One module per command: its declaration, its typed options and its `run`.
 
 pub mod dirs;
 pub mod hello;
