@@ -20,6 +20,7 @@ use crate::known_plugins::provider_of;
 use crate::loader::HOST_VERSION;
 use crate::logging;
 use crate::registry::Status;
+use crate::root_help;
 use crate::session::{self, EnvOverrides, Scope, Session};
 use crate::tree;
 
@@ -66,6 +67,15 @@ pub fn main() -> i32 {
                 record.problem.as_deref().unwrap_or_default()
             );
         }
+    }
+    if let Some(kind) = root_help::requested(&args) {
+        root_help::print(
+            &host.session.dirs.cache,
+            &host.session.registry,
+            &host.specs,
+            kind,
+        );
+        return 0;
     }
     match host.execute(&args, &EnvOverrides::new()) {
         Ok(code) => code,

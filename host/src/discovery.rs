@@ -11,7 +11,7 @@ use crate::trust::untrusted_reason;
 
 /// What identifies one version of a file on disk: the key of the manifest cache,
 /// and the proof the loader needs to skip a layout check it already did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FileStamp {
     /// Size in bytes.
     pub size: u64,

@@ -11,8 +11,9 @@
 //!   and remember plugins, and decide who owns which command;
 //! - [`progress`]: the spinners and bars on stderr;
 //! - [`session`]: the state of this process (flags, dirs, plugins, indicators);
-//! - [`tree`]: the clap tree; [`dispatch`]: running a plugin command and the host
-//!   services it calls back;
+//! - [`tree`]: the clap tree; [`root_help`]: `mosaic --help` from a cache of its
+//!   rendered text; [`dispatch`]: running a plugin command and the host services it
+//!   calls back;
 //! - [`builtins`]: the host's own commands, as one table;
 //! - [`app`]: one run, from argv to exit code.
 
@@ -28,6 +29,7 @@ mod logging;
 mod paths;
 mod progress;
 mod registry;
+mod root_help;
 mod session;
 mod tree;
 mod trust;

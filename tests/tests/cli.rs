@@ -166,3 +166,40 @@ fn a_closed_pipe_ends_mosaic_quietly() {
         "{status:?}: {stderr}"
     );
 }
+
+#[test]
+fn top_level_help_is_cached_and_follows_the_installed_plugins() {
+    let mut sandbox = Sandbox::with_plugins(&[]);
+    let rendered = sandbox.run(["--help"]);
+    rendered.expect_code(0);
+    let help_dir = sandbox.cache_dir().join("root-help");
+    assert_eq!(fs::read_dir(&help_dir).unwrap().count(), 1, "kept once");
+    let cached = sandbox.run(["--help"]);
+    cached.expect_code(0);
+    // clap itself renders it when anything else is on the command line.
+    let direct = sandbox.run(["--no-color", "--help"]);
+    assert_eq!(cached.stdout, rendered.stdout);
+    assert_eq!(cached.stdout, direct.stdout);
+    assert!(!rendered.stdout.contains("hello"), "{}", rendered.stdout);
+    assert_eq!(
+        sandbox.run(["-h"]).stdout,
+        sandbox.run(["--no-color", "-h"]).stdout
+    );
+
+    sandbox
+        .run([
+            "plugins".as_ref(),
+            "install".as_ref(),
+            hello_plugin().as_os_str(),
+        ])
+        .expect_code(0);
+    let after = sandbox.run(["--help"]);
+    after.expect_code(0);
+    assert!(after.stdout.contains("hello"), "{}", after.stdout);
+    assert_eq!(after.stdout, sandbox.run(["--no-color", "--help"]).stdout);
+    // A narrower terminal is another rendering, not the cached one.
+    sandbox.env("COLUMNS", "60");
+    let narrow = sandbox.run(["--help"]);
+    assert_ne!(narrow.stdout, after.stdout);
+    assert_eq!(narrow.stdout, sandbox.run(["-q", "--help"]).stdout);
+}
