@@ -176,6 +176,35 @@ pub fn resolve(
         .map(|value| (value, ValueSource::Default))
 }
 
+/// Like [`resolve`], but a section on the key's path that exists and is not an
+/// object (`"bash_guard": []` for `hooks.bash_guard.extra_rules`) is an error
+/// naming it and the fix, instead of reading as "not set".
+pub fn resolve_checked(
+    spec: &ConfigKeySpec,
+    flag: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+    file: &Value,
+) -> Result<Option<(Value, ValueSource)>> {
+    let parts: Vec<&str> = spec.key.split('.').collect();
+    let mut current = file;
+    for (depth, part) in parts.iter().enumerate().take(parts.len().saturating_sub(1)) {
+        match current.as_object().and_then(|map| map.get(*part)) {
+            Some(next @ Value::Object(_)) => current = next,
+            Some(other) => {
+                let section = parts[..=depth].join(".");
+                bail!(
+                    "config.json: `{section}` is {}, not a section, so `{}` cannot be read; \
+                     fix it with `mosaic config unset {section}`",
+                    json_type_name(other),
+                    spec.key
+                );
+            }
+            None => break,
+        }
+    }
+    Ok(resolve(spec, flag, env, file))
+}
+
 /// Parses a value typed on the command line: JSON when it parses (`15`, `true`,
 /// `["a"]`), otherwise the text as a string.
 pub fn parse_cli_value(text: &str) -> Value {
@@ -230,6 +259,23 @@ mod tests {
         assert_eq!(
             resolve(&spec, None, env_unset, &json!({})).unwrap().1,
             ValueSource::Default
+        );
+    }
+
+    #[test]
+    fn a_scalar_where_a_section_should_be_is_an_error() {
+        let spec = ConfigKeySpec::new("hooks.bash_guard.extra_rules", "");
+        let message = resolve_checked(&spec, None, |_| None, &json!({"hooks": {"bash_guard": []}}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("`hooks.bash_guard` is an array, not a section"),
+            "{message}"
+        );
+        assert!(
+            resolve_checked(&spec, None, |_| None, &json!({"hooks": {}}))
+                .unwrap()
+                .is_none()
         );
     }
 

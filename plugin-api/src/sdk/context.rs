@@ -251,7 +251,8 @@ impl<'a> Context<'a> {
     }
 
     /// The raw effective value of a declared key and where it came from, or `None`
-    /// when nothing sets it and it has no default.
+    /// when nothing sets it and it has no default. A section on the key's path that
+    /// is not an object in config.json is an error naming it.
     pub fn config_value(&self, key: &str) -> Result<Option<(Value, ValueSource)>> {
         let Some(spec) = self.config_keys.iter().find(|spec| spec.key == key) else {
             bail!("bug: config key `{key}` is not declared in this plugin's manifest");
@@ -261,7 +262,7 @@ impl<'a> Context<'a> {
             .get_or_init(|| config::load(&self.config_dir()).map_err(|error| format!("{error:#}")))
             .as_ref()
             .map_err(|error| anyhow!("{error}"))?;
-        Ok(config::resolve(spec, None, |name| self.env(name), file))
+        config::resolve_checked(spec, None, |name| self.env(name), file)
     }
 
     /// Whether the command may ask the user questions: not when `MOSAIC_ASSUME_YES`

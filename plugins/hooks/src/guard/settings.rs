@@ -121,7 +121,7 @@ impl GuardConfig<'static> {
                     .iter()
                     .find(|spec| spec.key == key)
                     .ok_or_else(|| anyhow!("config key `{key}` is not declared"))?;
-                Ok(config::resolve(spec, None, |_| None, root))
+                config::resolve_checked(spec, None, |_| None, root)
             }),
         }
     }
@@ -282,10 +282,13 @@ mod tests {
         assert_eq!(settings.extra_rules.len(), 1);
         assert_eq!(settings.protected_branches, ["main", "master"]);
         assert!(check("rm -rf /", &settings, &situation()).is_some());
-        // A `bash_guard` that is not a section sets none of the keys: the defaults
-        // apply, as `mosaic config show` shows them.
+        // A `bash_guard` that is not a section is reported, and the defaults apply.
         let (settings, warnings) = from_config(json!({"hooks": {"bash_guard": []}}));
-        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("`hooks.bash_guard` is an array, not a section"),
+            "{warnings:?}"
+        );
         assert_eq!(settings.protected_branches, ["main", "master"]);
     }
 
