@@ -75,6 +75,20 @@ pub fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
             ));
         }
     }
+    let mut top_level = HashSet::new();
+    for command in &manifest.commands {
+        for word in std::iter::once(&command.name).chain(&command.aliases) {
+            if !top_level.insert((command.mount, word.as_str())) {
+                let prefix: String = command
+                    .mount
+                    .prefix()
+                    .iter()
+                    .map(|part| format!("{part} "))
+                    .collect();
+                return Err(format!("command `{prefix}{word}` is defined twice"));
+            }
+        }
+    }
     manifest
         .commands
         .iter()
@@ -259,6 +273,12 @@ mod tests {
         for command in cases {
             assert!(validate_manifest(&manifest_with(command)).is_err());
         }
+        let mut twice = manifest_with(CommandSpec::new("x", ""));
+        twice.commands.push(CommandSpec::new("y", "").alias("x"));
+        assert_eq!(
+            validate_manifest(&twice),
+            Err("command `x` is defined twice".to_string())
+        );
         let mut bad_requirement = Manifest::new("x", "1.0.0");
         bad_requirement.host_requirement = "soon".into();
         assert!(validate_manifest(&bad_requirement)
