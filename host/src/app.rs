@@ -59,13 +59,8 @@ pub fn main() -> i32 {
         .and_then(|entry| entry.handler)
         .is_some_and(|handler| handler.reports_plugin_problems);
     if !host.session.globals.quiet && !reports_problems {
-        for record in host.session.registry.problems() {
-            eprintln!(
-                "warning: plugin {} is {}: {} (see `mosaic plugins doctor`)",
-                record.path.display(),
-                record.status.as_str(),
-                record.problem.as_deref().unwrap_or_default()
-            );
+        for warning in host.session.registry.warnings() {
+            eprintln!("warning: {warning}");
         }
     }
     if let Some(kind) = root_help::requested(&args) {

@@ -12,6 +12,13 @@
 //! ignored and rebuilt. Writers take a lock, merge with what is on disk and replace
 //! the file atomically, so two `mosaic` processes refreshing it at once cannot
 //! corrupt it.
+//!
+//! Only successes are cached. Why a file failed to load can lie outside the file — a
+//! `manifest()` that panics on something in the environment, a library it links to
+//! that is missing for now — and a cached failure would outlive its cause until the
+//! file is touched. So a broken or incompatible plugin file is loaded again on every
+//! run (one `dlopen` and a manifest call each); the warm start of the good plugins
+//! stays free of loads.
 
 use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
@@ -26,11 +33,11 @@ use mosaic_plugin_api::API_VERSION;
 use serde::{Deserialize, Serialize};
 
 use crate::discovery::FileStamp;
-use crate::loader::{LoadedPlugin, PluginSummary, Refusal, HOST_VERSION};
+use crate::loader::{LoadedPlugin, PluginSummary, HOST_VERSION};
 
-/// Bumped whenever the layout of the index changes (5: the cache's own record
-/// type, [`CachedOutcome`]).
-const CACHE_FORMAT: u32 = 5;
+/// Bumped whenever the layout of the index changes (6: successes only,
+/// [`CachedPlugin`]).
+const CACHE_FORMAT: u32 = 6;
 
 /// The first bytes of the cache file, so that any other file (an older JSON cache,
 /// garbage) is recognised as not ours before it is decoded.
@@ -59,25 +66,20 @@ impl ManifestJson {
     }
 }
 
-/// What the cache remembers of loading one plugin file.
+/// What the cache remembers of a plugin file that loaded and whose manifest passed
+/// every check.
 ///
 /// The full manifest is kept apart from the summary: a run decodes only the
 /// summaries, plus the manifest of the plugin it runs, so start-up does not grow
 /// with every command of every installed plugin.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CachedOutcome {
-    /// The file loaded and its manifest passed every check.
-    Loaded {
-        /// The `mosaic-plugin-api` version it was built against.
-        api_version: String,
-        /// Its manifest's summary.
-        summary: Box<PluginSummary>,
-        /// Where its whole manifest is.
-        manifest: ManifestJson,
-    },
-    /// The loader refused it.
-    Refused(Refusal),
+pub struct CachedPlugin {
+    /// The `mosaic-plugin-api` version it was built against.
+    pub api_version: String,
+    /// Its manifest's summary.
+    pub summary: Box<PluginSummary>,
+    /// Where its whole manifest is.
+    pub manifest: ManifestJson,
 }
 
 /// One cached plugin file.
@@ -86,7 +88,7 @@ struct CacheEntry {
     /// The file as it was when it was loaded.
     stamp: FileStamp,
     /// What loading it found.
-    outcome: CachedOutcome,
+    plugin: CachedPlugin,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -115,6 +117,10 @@ pub struct ManifestCache {
     manifest_dir: PathBuf,
     entries: BTreeMap<String, CacheEntry>,
     fresh: BTreeMap<String, CacheEntry>,
+    /// Files whose entry on disk is out of date and which did not load this run:
+    /// their entry goes, unless it is for the stamp given here (another process
+    /// loaded this very file meanwhile).
+    stale: BTreeMap<String, FileStamp>,
 }
 
 fn key_of(path: &Path) -> Cow<'_, str> {
@@ -131,59 +137,55 @@ impl ManifestCache {
             manifest_dir: cache_dir.join(MANIFEST_DIR_NAME),
             entries,
             fresh: BTreeMap::new(),
+            stale: BTreeMap::new(),
         }
     }
 
-    /// Takes the cached outcome for a file out of the cache, if it is still the same
+    /// Takes the cached plugin for a file out of the cache, if it is still the same
     /// file (moved, not copied: each file is asked for once per run). The entry stays
     /// in the file on disk.
-    pub fn take(&mut self, path: &Path, stamp: &FileStamp) -> Option<CachedOutcome> {
+    pub fn take(&mut self, path: &Path, stamp: &FileStamp) -> Option<CachedPlugin> {
         let key = key_of(path);
         match self.entries.remove(key.as_ref()) {
-            Some(entry) if entry.stamp == *stamp => Some(entry.outcome),
-            _ => None,
+            Some(entry) if entry.stamp == *stamp => Some(entry.plugin),
+            Some(_) => {
+                self.stale.insert(key.into_owned(), *stamp);
+                None
+            }
+            None => None,
         }
     }
 
-    /// Records what loading a file found and returns it as the cache keeps it. A full
+    /// Records a plugin file that loaded and returns it as the cache keeps it. A full
     /// manifest goes to a file of its own (the index then holds only the summary);
     /// if that file cannot be written the manifest stays inline, which is only
     /// slower.
-    pub fn insert(
-        &mut self,
-        path: &Path,
-        stamp: FileStamp,
-        loaded: Result<LoadedPlugin, Refusal>,
-    ) -> CachedOutcome {
-        let outcome = match loaded {
-            Ok(plugin) => {
-                let manifest =
-                    match self.write_manifest_file(&plugin.summary.name, &plugin.manifest_json) {
-                        Ok(file) => ManifestJson::CacheFile(file),
-                        Err(error) => {
-                            tracing::debug!(
-                                "keeping the manifest of {} inline: {error:#}",
-                                path.display()
-                            );
-                            ManifestJson::Text(plugin.manifest_json)
-                        }
-                    };
-                CachedOutcome::Loaded {
-                    api_version: plugin.api_version,
-                    summary: Box::new(plugin.summary),
-                    manifest,
-                }
+    pub fn insert(&mut self, path: &Path, stamp: FileStamp, plugin: LoadedPlugin) -> CachedPlugin {
+        let manifest = match self.write_manifest_file(&plugin.summary.name, &plugin.manifest_json) {
+            Ok(file) => ManifestJson::CacheFile(file),
+            Err(error) => {
+                tracing::debug!(
+                    "keeping the manifest of {} inline: {error:#}",
+                    path.display()
+                );
+                ManifestJson::Text(plugin.manifest_json)
             }
-            Err(refusal) => CachedOutcome::Refused(refusal),
         };
+        let cached = CachedPlugin {
+            api_version: plugin.api_version,
+            summary: Box::new(plugin.summary),
+            manifest,
+        };
+        let key = key_of(path).into_owned();
+        self.stale.remove(&key);
         self.fresh.insert(
-            key_of(path).into_owned(),
+            key,
             CacheEntry {
                 stamp,
-                outcome: outcome.clone(),
+                plugin: cached.clone(),
             },
         );
-        outcome
+        cached
     }
 
     fn write_manifest_file(&self, plugin: &str, text: &str) -> Result<PathBuf> {
@@ -211,7 +213,7 @@ impl ManifestCache {
                 .is_some_and(|parent| searched_dirs.iter().any(|dir| dir == parent))
                 && !path.exists()
         });
-        if self.fresh.is_empty() && !forgotten {
+        if self.fresh.is_empty() && self.stale.is_empty() && !forgotten {
             return;
         }
         if let Err(error) = self.merge_and_write() {
@@ -230,18 +232,21 @@ impl ManifestCache {
         // Another process may have written entries for other files meanwhile: keep
         // theirs, ours win for the files we just examined.
         let mut merged = read_entries(&self.path).unwrap_or_default();
-        merged.retain(|key, _| Path::new(key).exists());
+        merged.retain(|key, entry| {
+            Path::new(key).exists()
+                && self
+                    .stale
+                    .get(key)
+                    .is_none_or(|current| entry.stamp == *current)
+        });
         for (key, entry) in &self.fresh {
             merged.insert(key.clone(), entry.clone());
         }
         let referenced: HashSet<PathBuf> = merged
             .values()
-            .filter_map(|entry| match &entry.outcome {
-                CachedOutcome::Loaded {
-                    manifest: ManifestJson::CacheFile(file),
-                    ..
-                } => Some(file.clone()),
-                _ => None,
+            .filter_map(|entry| match &entry.plugin.manifest {
+                ManifestJson::CacheFile(file) => Some(file.clone()),
+                ManifestJson::Text(_) => None,
             })
             .collect();
         let file = CacheFile {
@@ -305,29 +310,35 @@ fn read_entries(path: &Path) -> Option<BTreeMap<String, CacheEntry>> {
 mod tests {
     use super::*;
 
-    fn broken() -> Result<LoadedPlugin, Refusal> {
-        Err(Refusal {
-            kind: crate::loader::RefusalKind::Broken,
-            api_version: None,
-            summary: None,
-            reason: "r".into(),
-            detail: "d".into(),
-        })
+    fn loaded() -> LoadedPlugin {
+        LoadedPlugin {
+            api_version: API_VERSION.to_string(),
+            summary: PluginSummary {
+                name: "x".into(),
+                version: "1.0.0".into(),
+                description: String::new(),
+                host_requirement: "*".into(),
+                commands: Vec::new(),
+            },
+            manifest_json: "{}".into(),
+        }
     }
+
+    const STAMP: FileStamp = FileStamp {
+        size: 1,
+        mtime_ns: 5,
+        ctime_ns: 7,
+        inode: 9,
+    };
 
     #[test]
     fn entry_is_invalidated_by_any_part_of_the_stamp() {
         let dir = tempfile::tempdir().unwrap();
         let plugin = dir.path().join("libmosaic_x.so");
         std::fs::write(&plugin, b"x").unwrap();
-        let stamp = FileStamp {
-            size: 1,
-            mtime_ns: 5,
-            ctime_ns: 7,
-            inode: 9,
-        };
+        let stamp = STAMP;
         let mut cache = ManifestCache::load(dir.path());
-        cache.insert(&plugin, stamp, broken());
+        cache.insert(&plugin, stamp, loaded());
         cache.save(&[]);
         assert!(ManifestCache::load(dir.path())
             .take(&plugin, &stamp)
@@ -355,5 +366,23 @@ mod tests {
         std::fs::write(dir.path().join(CACHE_FILE_NAME), b"{\"format\":1,\"entr").unwrap();
         let cache = ManifestCache::load(dir.path());
         assert!(cache.entries.is_empty());
+    }
+
+    #[test]
+    fn an_entry_whose_file_changed_and_failed_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let plugin = dir.path().join("libmosaic_x.so");
+        std::fs::write(&plugin, b"x").unwrap();
+        let mut cache = ManifestCache::load(dir.path());
+        cache.insert(&plugin, STAMP, loaded());
+        cache.save(&[]);
+
+        // The file changed and no longer loads: nothing is inserted for it.
+        let changed = FileStamp { size: 2, ..STAMP };
+        let mut cache = ManifestCache::load(dir.path());
+        assert!(cache.take(&plugin, &changed).is_none());
+        cache.save(&[]);
+        let cache = ManifestCache::load(dir.path());
+        assert!(cache.entries.is_empty(), "{:?}", cache.entries);
     }
 }

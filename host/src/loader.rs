@@ -10,7 +10,8 @@
 //! unloaded, and each is opened at most once per process.
 //!
 //! What is kept of a loaded plugin between runs is the cache's business
-//! ([`crate::cache`]); this module only says what one load found.
+//! ([`crate::cache`], which keeps successes only); this module only says what one
+//! load found.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -93,7 +94,7 @@ pub struct LoadedPlugin {
 }
 
 /// Why a file cannot be used as a plugin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefusalKind {
     /// A plugin this host cannot use: other ABI version, other layout, or a host
     /// requirement this version does not meet.
@@ -104,7 +105,7 @@ pub enum RefusalKind {
 }
 
 /// A file the loader refused, and why.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Refusal {
     /// Incompatible or broken.
     pub kind: RefusalKind,
@@ -117,7 +118,12 @@ pub struct Refusal {
     pub reason: String,
     /// The full explanation for `plugins doctor`.
     pub detail: String,
+    /// What the user can do about it, for `plugins doctor`.
+    pub fix: String,
 }
+
+/// The fix of a plugin file that is not a usable plugin.
+const BROKEN_FIX: &str = "remove the file, or replace it with a working build of the plugin";
 
 impl Refusal {
     fn broken(reason: String, detail: String) -> Refusal {
@@ -127,16 +133,25 @@ impl Refusal {
             summary: None,
             reason,
             detail,
+            fix: BROKEN_FIX.to_string(),
         }
     }
 
-    fn incompatible(api_version: Option<String>, reason: String, detail: String) -> Refusal {
+    /// A plugin built against another `mosaic-plugin-api`: only a build of the plugin
+    /// against this host's API series helps.
+    fn incompatible_api(api_version: Option<String>, reason: String, detail: String) -> Refusal {
         Refusal {
             kind: RefusalKind::Incompatible,
             api_version,
             summary: None,
             reason,
             detail,
+            fix: format!(
+                "install a build of the plugin made for mosaic-plugin-api {} (its author \
+                 rebuilds it against mosaic-plugin-api {}), or remove the file",
+                api_series(API_VERSION),
+                api_series(API_VERSION)
+            ),
         }
     }
 }
@@ -225,7 +240,7 @@ fn incompatible_api_version(path: &Path, actual: &str, expected: &str) -> Refusa
         path.display(),
         api_series(expected)
     );
-    Refusal::incompatible(Some(actual.to_string()), reason, detail)
+    Refusal::incompatible_api(Some(actual.to_string()), reason, detail)
 }
 
 fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> Refusal {
@@ -258,7 +273,7 @@ fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> Re
                 api_series(API_VERSION)
             );
             let detail = format!("{file}: {reason}\n{error}");
-            Refusal::incompatible(api_version, reason, detail)
+            Refusal::incompatible_api(api_version, reason, detail)
         }
         LibraryError::InvalidAbiHeader(_) | LibraryError::InvalidCAbi { .. } => {
             let reason = format!(
@@ -266,7 +281,7 @@ fn classify(path: &Path, error: LibraryError, api_version: Option<String>) -> Re
                 api_series(API_VERSION)
             );
             let detail = format!("{file}: {reason}\n{error}");
-            Refusal::incompatible(api_version, reason, detail)
+            Refusal::incompatible_api(api_version, reason, detail)
         }
         other => {
             let text = other.to_string();
@@ -306,14 +321,19 @@ pub fn probe(path: &Path) -> Result<LoadedPlugin, Refusal> {
         ));
     }
     let summary = PluginSummary::of(&manifest);
-    if let Err(reason) = check_host_requirement(&manifest) {
+    if let Err(mismatch) = check_host_requirement(&manifest) {
         return Err(Refusal {
+            kind: RefusalKind::Incompatible,
+            api_version: Some(api_version),
             summary: Some(Box::new(summary)),
-            ..Refusal::incompatible(
-                Some(api_version),
-                reason.clone(),
-                format!("{}: {reason}", path.display()),
-            )
+            detail: format!(
+                "{}: the plugin declares that it works with mosaic {}; this is mosaic \
+                 {HOST_VERSION}.",
+                path.display(),
+                manifest.host_requirement
+            ),
+            reason: mismatch.reason,
+            fix: mismatch.fix,
         });
     }
     Ok(LoadedPlugin {
@@ -323,24 +343,80 @@ pub fn probe(path: &Path) -> Result<LoadedPlugin, Refusal> {
     })
 }
 
+/// Why a plugin's declared host requirement excludes this host, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostMismatch {
+    /// One line: the requirement, this version, and the fix.
+    pub reason: String,
+    /// The fix alone.
+    pub fix: String,
+}
+
 /// Whether this host's version meets the plugin's declared requirement.
-pub fn check_host_requirement(manifest: &Manifest) -> Result<(), String> {
-    let requirement = semver::VersionReq::parse(&manifest.host_requirement).map_err(|error| {
-        format!(
-            "host requirement `{}` is not a semver requirement: {error}",
-            manifest.host_requirement
-        )
-    })?;
+pub fn check_host_requirement(manifest: &Manifest) -> Result<(), HostMismatch> {
     let host = semver::Version::parse(HOST_VERSION).expect("the host version is semver");
+    let requirement = match semver::VersionReq::parse(&manifest.host_requirement) {
+        Ok(requirement) => requirement,
+        Err(error) => {
+            let fix = format!(
+                "install a version of the `{}` plugin whose manifest declares a valid host \
+                 requirement (e.g. \">={}\")",
+                manifest.name,
+                api_series(HOST_VERSION)
+            );
+            return Err(HostMismatch {
+                reason: format!(
+                    "host requirement `{}` is not a semver requirement: {error}; {fix}",
+                    manifest.host_requirement
+                ),
+                fix,
+            });
+        }
+    };
     if requirement.matches(&host) {
-        Ok(())
-    } else {
-        Err(format!(
-            "requires mosaic {}, this is mosaic {HOST_VERSION}; install a version of the \
-             `{}` plugin built for mosaic {HOST_VERSION}, or a mosaic that matches",
-            manifest.host_requirement, manifest.name
-        ))
+        return Ok(());
     }
+    let plugin_for_this_host = format!(
+        "install a version of the `{}` plugin made for mosaic {}",
+        manifest.name,
+        api_series(HOST_VERSION)
+    );
+    let fix = if needs_newer_host(&requirement, &host) {
+        format!("upgrade mosaic, or {plugin_for_this_host}")
+    } else {
+        format!("{plugin_for_this_host}, or use an older mosaic")
+    };
+    Err(HostMismatch {
+        reason: format!(
+            "needs mosaic {}, this is mosaic {HOST_VERSION}: {fix}",
+            manifest.host_requirement
+        ),
+        fix,
+    })
+}
+
+/// Whether `host`, which does not meet `requirement`, fails it for being too old
+/// (some lower bound is above it) rather than too new.
+fn needs_newer_host(requirement: &semver::VersionReq, host: &semver::Version) -> bool {
+    use semver::Op;
+    requirement.comparators.iter().any(|comparator| {
+        if comparator.matches(host) {
+            return false;
+        }
+        let bound = semver::Version {
+            major: comparator.major,
+            minor: comparator.minor.unwrap_or(0),
+            patch: comparator.patch.unwrap_or(0),
+            pre: comparator.pre.clone(),
+            build: semver::BuildMetadata::EMPTY,
+        };
+        match comparator.op {
+            Op::Greater | Op::GreaterEq => true,
+            Op::Less | Op::LessEq => false,
+            // Exact, tilde, caret, wildcard: a range around `bound`.
+            _ => *host < bound,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -366,14 +442,27 @@ mod tests {
     fn host_requirement_is_checked_against_this_version() {
         let ours = Manifest::new("x", "1.0.0").host_requirement(">=0.2.0, <0.3.0");
         assert_eq!(check_host_requirement(&ours), Ok(()));
+        let series = api_series(HOST_VERSION);
         let future = Manifest::new("x", "1.0.0").host_requirement(">=9");
-        let error = check_host_requirement(&future).unwrap_err();
-        assert!(
-            error.starts_with(&format!(
-                "requires mosaic >=9, this is mosaic {HOST_VERSION}"
-            )),
-            "{error}"
+        let mismatch = check_host_requirement(&future).unwrap_err();
+        assert_eq!(
+            mismatch.reason,
+            format!(
+                "needs mosaic >=9, this is mosaic {HOST_VERSION}: upgrade mosaic, or install \
+                 a version of the `x` plugin made for mosaic {series}"
+            )
         );
+        assert!(!mismatch.reason.contains("rebuild"), "{mismatch:?}");
+        for newer in ["^9", "~9.1", "=9.0.0", "9.*", ">=0.0.1, >=9"] {
+            let manifest = Manifest::new("x", "1.0.0").host_requirement(newer);
+            let fix = check_host_requirement(&manifest).unwrap_err().fix;
+            assert!(fix.starts_with("upgrade mosaic"), "{newer}: {fix}");
+        }
+        for older in ["<0.1", "^0.0.1", "=0.0.1", "<=0.0.9, >=0.0.1"] {
+            let manifest = Manifest::new("x", "1.0.0").host_requirement(older);
+            let fix = check_host_requirement(&manifest).unwrap_err().fix;
+            assert!(fix.ends_with("or use an older mosaic"), "{older}: {fix}");
+        }
     }
 
     #[test]

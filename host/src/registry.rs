@@ -1,12 +1,20 @@
 //! The plugins of this run and who owns which command.
 //!
 //! Built from the discovered files and the manifest cache (loading only files the
-//! cache does not know). Every file ends up with one status — ok, shadowed,
-//! incompatible, untrusted or broken — and every mounted command with one owner.
-//! Conflicts are settled by search order: a command claimed by a built-in or by an
-//! earlier plugin is not mounted, and its plugin is reported as shadowed. Which
-//! words the built-ins claim is handed in ([`BuiltinNames`]), derived by the caller
-//! from the built-in command table, so the built-ins are listed in one place.
+//! cache does not know). Every file ends up with one status — ok, overrides,
+//! shadowed, incompatible, untrusted or broken — and every mounted command with one
+//! owner. Which words the built-ins claim is handed in ([`BuiltinNames`]), derived
+//! by the caller from the built-in command table, so the built-ins are listed in one
+//! place.
+//!
+//! Who wins a command two parties declare, the rule a user can predict: built-ins
+//! always win; between plugins, the first on the search path wins (`--plugin-dir`,
+//! `MOSAIC_PLUGIN_PATH`, the user dir, the prefix, the binary's dir; by file name
+//! within a directory). The plugin that wins a command another plugin declares
+//! *takes* it: it is the one reported (status `overrides`, one warning line per
+//! run naming both plugins), and the other is `shadowed`, pointing at the taker.
+//! A command lost to a built-in is shown by `plugins list` and `plugins doctor`
+//! only: `plugins install` said so once, and the built-in runs as always.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,7 +23,7 @@ use std::sync::OnceLock;
 use mosaic_plugin_api::{CommandSpec, Manifest, Mount};
 use serde::Serialize;
 
-use crate::cache::{CachedOutcome, ManifestCache, ManifestJson};
+use crate::cache::{ManifestCache, ManifestJson};
 use crate::discovery::{discover, Candidate, DirReport, FileStamp};
 use crate::loader::{probe, CommandSummary, PluginSummary, RefusalKind};
 use crate::paths::SearchDir;
@@ -54,6 +62,9 @@ impl BuiltinNames {
 pub enum Status {
     /// Loaded (or cached as loadable) and all its commands mounted.
     Ok,
+    /// Loaded and all its commands mounted, one or more of them taken from a plugin
+    /// later on the search path that declares it too.
+    Overrides,
     /// Loadable, but some or all of its commands (or its name) are taken first.
     Shadowed,
     /// Built for another API or host version.
@@ -69,12 +80,53 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
+            Status::Overrides => "overrides",
             Status::Shadowed => "shadowed",
             Status::Incompatible => "incompatible",
             Status::Untrusted => "untrusted",
             Status::Broken => "broken",
         }
     }
+
+    /// Whether the plugin is loaded and runs at least the commands it won.
+    pub fn is_loaded(self) -> bool {
+        matches!(self, Status::Ok | Status::Overrides | Status::Shadowed)
+    }
+}
+
+/// Who runs a command that a plugin declares but does not get.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Holder {
+    /// A built-in command of the host, which always wins.
+    BuiltIn,
+    /// A plugin earlier on the search path.
+    Plugin {
+        /// Its name.
+        name: String,
+        /// Its library file.
+        path: PathBuf,
+    },
+}
+
+/// A command of a plugin that is not mounted, and who runs it instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShadowedCommand {
+    /// The words typed (`fleet`, `config hooks`).
+    pub command: String,
+    /// Who has it.
+    pub holder: Holder,
+}
+
+/// A command a plugin runs that a plugin later on the search path declares too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TakenCommand {
+    /// The words typed (`fleet`, `config hooks`).
+    pub command: String,
+    /// The name of the plugin it is taken from.
+    pub from: String,
+    /// That plugin's library file.
+    pub from_path: PathBuf,
 }
 
 /// One plugin file and what the host made of it.
@@ -100,13 +152,25 @@ pub struct PluginRecord {
     parsed_manifest: OnceLock<Option<Manifest>>,
     /// The commands mounted from it, as typed (`config hooks`).
     pub commands: Vec<String>,
-    /// Commands not mounted and why.
+    /// Commands not mounted.
     pub shadowed: Vec<String>,
+    /// Who has each command it declares but does not get.
+    pub shadowed_by: Vec<ShadowedCommand>,
+    /// The commands it takes from plugins later on the search path.
+    pub takes: Vec<TakenCommand>,
     /// One line on what is wrong, with the fix.
     pub problem: Option<String>,
     /// The full explanation for `plugins doctor`.
     #[serde(skip)]
     pub detail: Option<String>,
+    /// What to do about the problem, for `plugins doctor`.
+    #[serde(skip)]
+    pub fix: Option<String>,
+    /// The line every run prints on stderr about this file (after `warning: `), if
+    /// any: not for a command lost to a built-in, nor for the plugin a command is
+    /// taken from (the taker's line names it).
+    #[serde(skip)]
+    pub warning: Option<String>,
     /// The file's stamp when its outcome came from the cache: an earlier run loaded
     /// and checked this exact file.
     #[serde(skip)]
@@ -202,9 +266,15 @@ impl Registry {
                     let first_path = self.plugins[first].path.display().to_string();
                     let record = &mut self.plugins[index];
                     record.status = Status::Shadowed;
-                    record.problem = Some(format!(
+                    let problem = format!(
                         "another plugin named `{}` comes first in the search path: {first_path}",
                         summary.name
+                    );
+                    record.warning = Some(standard_warning(record, &problem));
+                    record.problem = Some(problem);
+                    record.fix = Some(format!(
+                        "this copy is not used: remove it, or remove the copy that comes \
+                         first ({first_path}) to use this one"
                     ));
                     record.shadowed = summary
                         .commands
@@ -219,52 +289,103 @@ impl Registry {
             }
             self.plugins[index].summary = Some(summary);
         }
+        for record in &mut self.plugins {
+            describe_conflicts(record);
+        }
     }
 
-    /// Mounts the commands of plugin `index`, or records why one is not mounted.
+    /// Mounts the commands of plugin `index`, or records who has one it cannot get.
     fn mount_commands(&mut self, index: usize, summary: &PluginSummary) {
-        let mut shadow_reasons = Vec::new();
         for (command_index, command) in summary.commands.iter().enumerate() {
             let claims = std::iter::once(&command.name).chain(&command.aliases);
+            // `Some(None)`: a built-in has it; `Some(Some(owner))`: an earlier plugin.
             let conflict = claims.clone().find_map(|claim| {
                 if self.builtins.contains(command.mount, claim) {
-                    return Some(format!(
-                        "`{}` is a built-in command",
-                        command_words(command.mount, claim)
-                    ));
+                    return Some(None);
                 }
-                let (owner, _) = self.owners.get(&(command.mount, claim.clone()))?;
-                let owner = &self.plugins[*owner];
-                Some(format!(
-                    "`{}` is already provided by plugin `{}` ({})",
-                    command_words(command.mount, claim),
-                    owner.name,
-                    owner.path.display()
-                ))
+                self.owners
+                    .get(&(command.mount, claim.clone()))
+                    .map(|owner| Some(*owner))
             });
             let words = command_words(command.mount, &command.name);
-            match conflict {
-                Some(reason) => {
-                    self.plugins[index].shadowed.push(words);
-                    shadow_reasons.push(reason);
-                }
-                None => {
-                    self.plugins[index].commands.push(words);
-                    for claim in claims {
-                        self.owners
-                            .insert((command.mount, claim.clone()), (index, command_index));
+            let holder =
+                match conflict {
+                    None => {
+                        self.plugins[index].commands.push(words);
+                        for claim in claims {
+                            self.owners
+                                .insert((command.mount, claim.clone()), (index, command_index));
+                        }
+                        continue;
                     }
-                }
-            }
-        }
-        if !shadow_reasons.is_empty() {
+                    Some(None) => Holder::BuiltIn,
+                    Some(Some((owner, owner_command))) => {
+                        let from_path = self.plugins[index].path.clone();
+                        let owner_record = &mut self.plugins[owner];
+                        let taken_words = owner_record
+                            .summary
+                            .as_ref()
+                            .and_then(|owner_summary| owner_summary.commands.get(owner_command))
+                            .map_or_else(
+                                || words.clone(),
+                                |taken| command_words(taken.mount, &taken.name),
+                            );
+                        if !owner_record.takes.iter().any(|taken| {
+                            taken.command == taken_words && taken.from_path == from_path
+                        }) {
+                            owner_record.takes.push(TakenCommand {
+                                command: taken_words,
+                                from: summary.name.clone(),
+                                from_path,
+                            });
+                        }
+                        Holder::Plugin {
+                            name: owner_record.name.clone(),
+                            path: owner_record.path.clone(),
+                        }
+                    }
+                };
             let record = &mut self.plugins[index];
-            record.status = Status::Shadowed;
-            record.problem = Some(format!(
-                "command not mounted: {}",
-                shadow_reasons.join("; ")
-            ));
+            record.shadowed.push(words.clone());
+            record.shadowed_by.push(ShadowedCommand {
+                command: words,
+                holder,
+            });
         }
+    }
+
+    /// The lines every run prints on stderr about plugin problems (each to follow
+    /// `warning: `), in search order.
+    pub fn warnings(&self) -> impl Iterator<Item = &str> {
+        self.plugins
+            .iter()
+            .filter_map(|record| record.warning.as_deref())
+    }
+
+    /// Who has `mosaic [config] <word>` if a new plugin declared it: a built-in, or
+    /// the plugins that declare it (loaded ones, in search order, whether they got it
+    /// or not).
+    pub fn holders_of(&self, mount: Mount, word: &str) -> Vec<Holder> {
+        if self.builtins.contains(mount, word) {
+            return vec![Holder::BuiltIn];
+        }
+        self.plugins
+            .iter()
+            .filter(|record| record.status.is_loaded())
+            .filter(|record| {
+                record.summary.as_ref().is_some_and(|summary| {
+                    summary.commands.iter().any(|command| {
+                        command.mount == mount
+                            && (command.name == word
+                                || command.aliases.iter().any(|alias| alias == word))
+                    })
+                })
+            })
+            .map(|record| Holder::Plugin {
+                name: record.name.clone(),
+                path: record.path.clone(),
+            })
+            .collect()
     }
 
     /// Whether a plugin provides `mosaic [config] <name>` (cheap: no manifest parsed).
@@ -310,11 +431,14 @@ impl Registry {
             .filter(|record| record.problem.is_some())
     }
 
-    /// Finds a plugin by name: the one in effect (first ok or shadowed), else any.
+    /// Finds a plugin by name: the one in effect (first with all its commands
+    /// mounted), else any.
     pub fn find(&self, name: &str) -> Option<&PluginRecord> {
         self.plugins
             .iter()
-            .find(|record| record.name == name && record.status == Status::Ok)
+            .find(|record| {
+                record.name == name && matches!(record.status, Status::Ok | Status::Overrides)
+            })
             .or_else(|| self.plugins.iter().find(|record| record.name == name))
     }
 }
@@ -331,41 +455,45 @@ fn record_for(candidate: Candidate, cache: &mut ManifestCache) -> PluginRecord {
         parsed_manifest: OnceLock::new(),
         commands: Vec::new(),
         shadowed: Vec::new(),
+        shadowed_by: Vec::new(),
+        takes: Vec::new(),
         problem: None,
         detail: None,
+        fix: None,
+        warning: None,
         verified_stamp: None,
     };
     if let Some(reason) = &candidate.untrusted {
         record.status = Status::Untrusted;
-        record.problem = Some(format!("not loaded: {reason}"));
+        let problem = format!("not loaded: {reason}");
+        record.warning = Some(standard_warning(&record, &problem));
+        record.problem = Some(problem);
         record.detail = Some(format!(
             "{} was not loaded because loading a library runs its code and {reason}.",
             candidate.path.display()
         ));
+        record.fix = Some("fix the permissions as shown, or remove the file".to_string());
         return record;
     }
-    let outcome = match cache.take(&candidate.path, &candidate.stamp) {
-        Some(outcome) => {
+    let cached = match cache.take(&candidate.path, &candidate.stamp) {
+        Some(cached) => {
             record.verified_stamp = Some(candidate.stamp);
-            outcome
+            Ok(cached)
         }
         None => {
             tracing::debug!("loading {} to read its manifest", candidate.path.display());
-            cache.insert(&candidate.path, candidate.stamp, probe(&candidate.path))
+            probe(&candidate.path)
+                .map(|loaded| cache.insert(&candidate.path, candidate.stamp, loaded))
         }
     };
-    match outcome {
-        CachedOutcome::Loaded {
-            api_version,
-            summary,
-            manifest,
-        } => {
-            record.name = summary.name.clone();
-            record.api_version = Some(api_version);
-            record.summary = Some(*summary);
-            record.manifest_json = Some(manifest);
+    match cached {
+        Ok(cached) => {
+            record.name = cached.summary.name.clone();
+            record.api_version = Some(cached.api_version);
+            record.summary = Some(*cached.summary);
+            record.manifest_json = Some(cached.manifest);
         }
-        CachedOutcome::Refused(refusal) => {
+        Err(refusal) => {
             if let Some(summary) = refusal.summary {
                 record.name = summary.name.clone();
                 record.summary = Some(*summary);
@@ -375,9 +503,113 @@ fn record_for(candidate: Candidate, cache: &mut ManifestCache) -> PluginRecord {
                 RefusalKind::Broken => Status::Broken,
             };
             record.api_version = refusal.api_version;
+            record.warning = Some(standard_warning(&record, &refusal.reason));
             record.problem = Some(refusal.reason);
             record.detail = Some(refusal.detail);
+            record.fix = Some(refusal.fix);
         }
     }
     record
+}
+
+/// The run-time warning about a file that is not used as it is: its path, its
+/// status and the problem.
+fn standard_warning(record: &PluginRecord, problem: &str) -> String {
+    format!(
+        "plugin {} is {}: {problem} (see `mosaic plugins doctor`)",
+        record.path.display(),
+        record.status.as_str()
+    )
+}
+
+/// `takes `fleet` from plugin `fleet` (path)`, for each command taken.
+fn takes_text(takes: &[TakenCommand]) -> String {
+    takes
+        .iter()
+        .map(|taken| {
+            format!(
+                "takes `{}` from plugin `{}` ({})",
+                taken.command,
+                taken.from,
+                taken.from_path.display()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Sets the status, problem, fix and warning of a loaded plugin from the commands it
+/// lost and took (a plugin shadowed by another of its name is described already).
+fn describe_conflicts(record: &mut PluginRecord) {
+    if record.status != Status::Ok || (record.shadowed_by.is_empty() && record.takes.is_empty()) {
+        return;
+    }
+    let mut problems = Vec::new();
+    let mut fixes = Vec::new();
+    let mut lost_to_builtins = Vec::new();
+    for shadowed in &record.shadowed_by {
+        match &shadowed.holder {
+            Holder::BuiltIn => lost_to_builtins.push(format!("`{}`", shadowed.command)),
+            Holder::Plugin { name, path } => {
+                problems.push(format!(
+                    "`{}` is taken by plugin `{name}` ({}), which comes first in the search path",
+                    shadowed.command,
+                    path.display()
+                ));
+                fixes.push(format!(
+                    "to run this plugin's `{}`, remove plugin `{name}` ({}; `mosaic plugins \
+                     remove {name}` if it was installed with `mosaic plugins install`)",
+                    shadowed.command,
+                    path.display()
+                ));
+            }
+        }
+    }
+    if !lost_to_builtins.is_empty() {
+        let list = lost_to_builtins.join(", ");
+        problems.extend(
+            lost_to_builtins
+                .iter()
+                .map(|command| format!("{command} is a built-in command")),
+        );
+        let (verb, pronoun) = if lost_to_builtins.len() == 1 {
+            ("runs", "it")
+        } else {
+            ("run", "them")
+        };
+        fixes.push(format!(
+            "built-ins always win, so the plugin's {list} never {verb}; nothing else is \
+             affected (to run {pronoun}, the plugin's author must rename {pronoun})"
+        ));
+    }
+    if record.takes.is_empty() {
+        record.status = Status::Shadowed;
+        record.problem = Some(format!("command not mounted: {}", problems.join("; ")));
+    } else {
+        let takes = takes_text(&record.takes);
+        record.warning = Some(format!(
+            "plugin `{}` ({}) {takes} (see `mosaic plugins doctor`)",
+            record.name,
+            record.path.display()
+        ));
+        fixes.push(format!(
+            "plugin `{}` comes first in the search path, so it runs these commands; if it \
+             should not, remove it (`mosaic plugins remove {}` if it was installed with \
+             `mosaic plugins install`, else delete {})",
+            record.name,
+            record.name,
+            record.path.display()
+        ));
+        if problems.is_empty() {
+            record.status = Status::Overrides;
+            record.problem = Some(takes);
+        } else {
+            record.status = Status::Shadowed;
+            record.problem = Some(format!(
+                "{takes}; command not mounted: {}",
+                problems.join("; ")
+            ));
+        }
+    }
+    record.fix = Some(fixes.join("; "));
 }

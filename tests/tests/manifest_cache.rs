@@ -2,7 +2,9 @@
 //! truncated cache is ignored and rebuilt; many processes starting at once with a
 //! cold cache all work and leave a valid one; a warm cache means no library is
 //! opened except the one that runs the command; a changed, added or removed plugin
-//! file updates its own entry.
+//! file updates its own entry; a failure is not cached, so a plugin whose
+//! `manifest()` failed for a reason in the environment works as soon as the reason
+//! is gone.
 //!
 //! Whether a run opened a library to read its manifest is seen in its debug log
 //! (`MOSAIC_LOG=debug`: "loading FILE to read its manifest"). The cache index is a
@@ -282,4 +284,54 @@ fn added_replaced_and_removed_plugin_files_update_their_entries() {
     assert_eq!(run.stderr.matches("warning").count(), 0, "{run:?}");
     assert_eq!(listed_status(&sandbox, &added), None);
     assert_eq!(cached_statuses(&sandbox), vec![(hello, "ok".to_string())]);
+}
+
+#[test]
+fn a_failed_manifest_is_not_cached() {
+    let mut sandbox = Sandbox::with_plugins(&[]);
+    let hello = sandbox.add_plugin(hello_plugin(), "hello");
+    let flaky = sandbox.add_plugin(&fixture_plugin(Some("flaky-manifest")), "flaky");
+    let marker = sandbox.root().join("break-the-manifest");
+    sandbox.env(
+        "MOSAIC_FIXTURE_BREAK_MANIFEST",
+        marker.to_str().expect("a UTF-8 path"),
+    );
+    let stamp = |path: &Path| {
+        let metadata = fs::metadata(path).unwrap();
+        (metadata.len(), metadata.modified().unwrap())
+    };
+    let flaky_before = stamp(&flaky);
+
+    // Broken while the marker exists: the command is unknown, the file is broken, and
+    // every run asks the library again (the failure is not cached).
+    fs::write(&marker, "").unwrap();
+    run_logged(&sandbox, &["hello"]).expect_code(0);
+    for _ in 0..2 {
+        let broken = run_logged(&sandbox, &["flaky"]);
+        broken.expect_code(2);
+        assert!(
+            broken.stderr.contains(&format!(
+                "warning: plugin {} is broken: manifest failed: panicked in manifest: fixture \
+                 manifest panics while",
+                flaky.display()
+            )),
+            "{broken:?}"
+        );
+        assert_eq!(manifests_read(&broken), vec![flaky.clone()], "{broken:?}");
+    }
+    assert_eq!(listed_status(&sandbox, &flaky).as_deref(), Some("broken"));
+
+    // The cause is gone, the library untouched: the next run works.
+    fs::remove_file(&marker).unwrap();
+    let fixed = run_logged(&sandbox, &["flaky"]);
+    fixed.expect_code(0);
+    assert_eq!(fixed.stdout, "flaky ran flaky\n");
+    assert!(!fixed.stderr.contains("warning"), "{fixed:?}");
+    assert_eq!(manifests_read(&fixed), vec![flaky.clone()], "{fixed:?}");
+    assert_eq!(stamp(&flaky), flaky_before, "the library was not touched");
+
+    // Now the success is cached like any other.
+    let mut expected = vec![(flaky, "ok".to_string()), (hello, "ok".to_string())];
+    expected.sort();
+    assert_eq!(cached_statuses(&sandbox), expected);
 }

@@ -5,20 +5,18 @@ use anyhow::Result;
 use mosaic_plugin_api::{CommandSpec, NoOptions};
 
 use crate::builtins::Builtin;
-use crate::registry::Status;
+use crate::registry::PluginRecord;
 use crate::session::Session;
 
 /// `mosaic plugins doctor`.
 pub struct Doctor;
 
-fn fix_for(status: Status) -> &'static str {
-    match status {
-        Status::Ok => "",
-        Status::Shadowed => "rename the plugin's command, or remove the plugin that comes first (`mosaic plugins remove NAME`)",
-        Status::Incompatible => "rebuild the plugin against this host's mosaic-plugin-api, or install a matching version",
-        Status::Untrusted => "fix the permissions as shown, or remove the file",
-        Status::Broken => "remove the file, or replace it with a working build of the plugin",
-    }
+/// What to do about a plugin's problem.
+fn fix_for(record: &PluginRecord) -> &str {
+    record
+        .fix
+        .as_deref()
+        .unwrap_or("see the problem and detail above")
 }
 
 impl Builtin for Doctor {
@@ -58,7 +56,7 @@ impl Builtin for Doctor {
                     "status": record.status.as_str(),
                     "problem": record.problem,
                     "detail": record.detail,
-                    "fix": fix_for(record.status),
+                    "fix": fix_for(record),
                 })).collect::<Vec<_>>(),
             });
             println!("{}", serde_json::to_string_pretty(&value)?);
@@ -93,7 +91,7 @@ impl Builtin for Doctor {
                     println!("  detail:  {line}");
                 }
             }
-            println!("  fix:     {}", fix_for(record.status));
+            println!("  fix:     {}", fix_for(record));
         }
         Ok(i32::from(!problems.is_empty()))
     }

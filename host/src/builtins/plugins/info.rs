@@ -73,6 +73,9 @@ impl Builtin for Info {
                 "detail": record.detail,
                 "commands": record.commands,
                 "shadowed_commands": record.shadowed,
+                "shadowed_by": record.shadowed_by,
+                "takes": record.takes,
+                "fix": record.fix,
                 "summary": record.summary,
                 "manifest": record.manifest(),
             });
@@ -118,6 +121,9 @@ impl Builtin for Info {
         }
         if let Some(problem) = &record.problem {
             println!("problem:     {problem}");
+        }
+        if let Some(fix) = &record.fix {
+            println!("fix:         {fix}");
         }
         Ok(0)
     }

@@ -5,6 +5,7 @@ use mosaic_plugin_api::sdk::output::Table;
 use mosaic_plugin_api::{CommandSpec, NoOptions};
 
 use crate::builtins::Builtin;
+use crate::registry::{Holder, ShadowedCommand};
 use crate::session::Session;
 
 /// `mosaic plugins list`.
@@ -22,10 +23,13 @@ impl Builtin for List {
         .alias("ls")
         .long_about(
             "List every plugin file on the search path, in search order, with its \
-             status: ok, shadowed (a command or its name is taken by a built-in or an \
-             earlier plugin), incompatible (built for another API or host version), \
-             untrusted (writable by others) or broken. `mosaic plugins doctor` explains \
-             each problem in full.",
+             status: ok, overrides (it takes a command that a plugin later in the \
+             search path declares too), shadowed (a command or its name is taken by a \
+             built-in or an earlier plugin), incompatible (built for another API or \
+             host version), untrusted (writable by others) or broken. Built-ins always \
+             win; between plugins, the first on the search path does. The commands \
+             column shows who has a command the plugin does not get. `mosaic plugins \
+             doctor` explains each problem in full.",
         )
         .example("plugins list", "")
         .example("plugins list --json", "")
@@ -45,6 +49,8 @@ impl Builtin for List {
                         "origin": record.origin,
                         "commands": record.commands,
                         "shadowed_commands": record.shadowed,
+                        "shadowed_by": record.shadowed_by,
+                        "takes": record.takes,
                         "status": record.status.as_str(),
                         "problem": record.problem,
                         "description": record.summary.as_ref().map(|summary| summary.description.clone()),
@@ -68,8 +74,33 @@ impl Builtin for List {
         }
         let mut table = Table::new(&["name", "version", "api", "status", "commands", "path"]);
         for record in plugins {
-            let mut commands = record.commands.clone();
-            commands.extend(record.shadowed.iter().map(|words| format!("({words})")));
+            let mut commands: Vec<String> = record
+                .commands
+                .iter()
+                .map(
+                    |words| match record.takes.iter().find(|taken| taken.command == *words) {
+                        Some(taken) => format!("{words} (taken from {})", taken.from),
+                        None => words.clone(),
+                    },
+                )
+                .collect();
+            commands.extend(record.shadowed.iter().map(|words| {
+                match record
+                    .shadowed_by
+                    .iter()
+                    .find(|lost| lost.command == *words)
+                {
+                    Some(ShadowedCommand {
+                        holder: Holder::Plugin { name, .. },
+                        ..
+                    }) => format!("({words}: taken by {name})"),
+                    Some(ShadowedCommand {
+                        holder: Holder::BuiltIn,
+                        ..
+                    }) => format!("({words}: built-in)"),
+                    None => format!("({words})"),
+                }
+            }));
             table.add_row([
                 record.name.clone(),
                 record.version().unwrap_or("-").to_string(),
