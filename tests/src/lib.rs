@@ -10,12 +10,14 @@
 use std::collections::hash_map::DefaultHasher;
 use std::fs::{self, File, OpenOptions};
 use std::hash::{Hash, Hasher};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use nix::fcntl::{Flock, FlockArg};
+use nix::unistd::{Gid, Uid};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -257,6 +259,8 @@ pub struct Sandbox {
     root: tempfile::TempDir,
     prefix: PathBuf,
     extra_env: Vec<(String, String)>,
+    /// The uid and gid `mosaic` runs as, when not the test's own.
+    runner: Option<(Uid, Gid)>,
 }
 
 impl Sandbox {
@@ -298,6 +302,7 @@ impl Sandbox {
             root,
             prefix,
             extra_env: Vec::new(),
+            runner: None,
         }
     }
 
@@ -396,7 +401,58 @@ impl Sandbox {
         for (key, value) in &self.extra_env {
             command.env(key, value);
         }
+        if let Some((uid, gid)) = self.runner {
+            command
+                .uid(uid.as_raw())
+                .gid(gid.as_raw())
+                .current_dir(self.root());
+        }
         command
+    }
+
+    /// Makes every later run of `mosaic` an unprivileged user's when the tests run
+    /// as root, so permission checks (which root bypasses) really happen: the
+    /// sandbox is handed to [`unprivileged_user`] (everything in it now, and what
+    /// [`Sandbox::give_to_runner`] hands over later) and runs get its uid and gid
+    /// (and no supplementary groups). Not root: nothing changes, the runs stay the
+    /// current user's. Fails the test when the binary cannot be reached by that
+    /// user (a directory on its path without search permission for others).
+    pub fn run_unprivileged(&mut self) -> &mut Sandbox {
+        let Some(user) = unprivileged_user() else {
+            return self;
+        };
+        self.runner = Some((user.uid, user.gid));
+        for ancestor in self.binary().ancestors().skip(1) {
+            let Ok(metadata) = fs::metadata(ancestor) else {
+                continue;
+            };
+            assert!(
+                metadata.mode() & 0o001 != 0 || metadata.uid() == user.uid.as_raw(),
+                "{} cannot reach {}: {} has mode {:o} (use Sandbox::with_plugins, whose \
+                 binary is inside the sandbox, or chmod o+x it)",
+                user.name,
+                self.binary().display(),
+                ancestor.display(),
+                metadata.mode() & 0o7777
+            );
+        }
+        let root = self.root().to_path_buf();
+        self.give_to_runner(&root);
+        self
+    }
+
+    /// Hands `path` (and everything below it, links not followed) to the user that
+    /// runs `mosaic` after [`Sandbox::run_unprivileged`]; nothing otherwise.
+    pub fn give_to_runner(&self, path: &Path) {
+        let Some((uid, gid)) = self.runner else {
+            return;
+        };
+        chown_tree(path, uid, gid);
+    }
+
+    /// Whether runs happen as another (unprivileged) user.
+    pub fn runs_unprivileged(&self) -> bool {
+        self.runner.is_some()
     }
 
     /// Runs `mosaic ARGS` to completion.
@@ -425,6 +481,85 @@ impl Default for Sandbox {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The account tests run `mosaic` as when they run as root (`nobody`), or `None`
+/// when they do not run as root. Root ignores file permissions, so checks of
+/// unwritable or unreadable files only mean something as another user; CI runs as
+/// root.
+pub fn unprivileged_user() -> Option<nix::unistd::User> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    let user = nix::unistd::User::from_name("nobody")
+        .expect("cannot read the user database")
+        .expect("no `nobody` user to run mosaic as without root privileges (useradd nobody)");
+    Some(user)
+}
+
+/// `chown -hR uid:gid path`.
+fn chown_tree(path: &Path, uid: Uid, gid: Gid) {
+    std::os::unix::fs::lchown(path, Some(uid.as_raw()), Some(gid.as_raw()))
+        .unwrap_or_else(|error| panic!("cannot chown {}: {error}", path.display()));
+    let metadata = fs::symlink_metadata(path).unwrap();
+    if metadata.is_dir() {
+        for entry in fs::read_dir(path).unwrap() {
+            chown_tree(&entry.unwrap().path(), uid, gid);
+        }
+    }
+}
+
+/// Whether the tests run in CI: `CI` is set to anything but empty, `0` or `false`.
+/// There a test never skips for a missing tool; it fails.
+pub fn running_in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
+}
+
+/// How `program`, a tool some tests need, gets installed.
+fn install_hint(program: &str) -> String {
+    let how = match program {
+        "claude" => "npm install -g @anthropic-ai/claude-code",
+        "tmux" => "apt-get install tmux",
+        "redis-server" => "apt-get install redis-server",
+        "initdb" | "pg_ctl" | "psql" => "apt-get install postgresql-15",
+        "chromium" => "apt-get install chromium",
+        other => return format!("install {other}; scripts/test.sh lists what the tests need"),
+    };
+    format!("install it with `{how}` (scripts/test.sh does this when run as root)")
+}
+
+/// Where `program` is on `PATH`, if it is.
+pub fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|directory| directory.join(program))
+        .find(|candidate| {
+            fs::metadata(candidate).is_ok_and(|metadata| {
+                metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
+            })
+        })
+}
+
+/// `program` from `PATH` for the test `test`, or `None` when the test must be
+/// skipped: a missing tool is reported on stderr (naming it and how to install it)
+/// and the test returns early, except under `CI=true` ([`running_in_ci`]), where a
+/// missing tool fails the test, so CI never passes a test it did not run.
+#[track_caller]
+pub fn tool_or_skip(test: &str, program: &str) -> Option<PathBuf> {
+    tool_or_skip_in(test, program, running_in_ci())
+}
+
+#[track_caller]
+fn tool_or_skip_in(test: &str, program: &str, in_ci: bool) -> Option<PathBuf> {
+    if let Some(found) = find_on_path(program) {
+        return Some(found);
+    }
+    let hint = install_hint(program);
+    if in_ci {
+        panic!("CI is set but `{program}`, which {test} needs, is not on PATH; {hint}");
+    }
+    eprintln!("SKIPPED {test}: `{program}` is not on PATH ({hint}; under CI=true this test fails)");
+    None
 }
 
 /// A real terminal for interactive tests: a private tmux server runs one command in
@@ -522,4 +657,40 @@ impl Drop for Terminal {
 /// `text` quoted for `sh`.
 pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_present_tool_is_found() {
+        assert!(tool_or_skip_in("t", "sh", true).is_some());
+    }
+
+    #[test]
+    fn a_missing_tool_skips_outside_ci() {
+        assert!(tool_or_skip_in("t", "no-such-tool-mosaic", false).is_none());
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "CI is set but `no-such-tool-mosaic`, which t needs, is not \
+                               on PATH; install no-such-tool-mosaic"
+    )]
+    fn a_missing_tool_fails_in_ci_naming_it() {
+        tool_or_skip_in("t", "no-such-tool-mosaic", true);
+    }
+
+    #[test]
+    fn install_hints_name_the_package_and_test_sh() {
+        let hint = install_hint("claude");
+        assert!(
+            hint.contains("npm install -g @anthropic-ai/claude-code"),
+            "{hint}"
+        );
+        assert!(hint.contains("scripts/test.sh"), "{hint}");
+        assert!(install_hint("tmux").contains("apt-get install tmux"));
+        assert!(install_hint("initdb").contains("postgresql-15"));
+    }
 }

@@ -12,41 +12,15 @@
 mod anthropic_stand_in;
 mod fleet_support;
 
-use std::path::PathBuf;
-
 use anthropic_stand_in::{tool_use_id, StandIn};
 use fleet_support::{wait_until, FleetSandbox};
-use mosaic_tests::Sandbox;
+use mosaic_tests::{tool_or_skip, Sandbox};
 
 const AGENT: &str = "claude-agent";
 
-fn claude_or_skip() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|directory| directory.join("claude"))
-            .find(|candidate| candidate.is_file())
-    });
-    let in_ci = std::env::var("CI")
-        .is_ok_and(|value| !value.is_empty() && value != "false" && value != "0");
-    match found {
-        Some(claude) => Some(claude),
-        None if in_ci => panic!(
-            "CI is set but the Claude Code CLI `claude` is not on PATH; install it with \
-             `npm install -g @anthropic-ai/claude-code` (scripts/test.sh does this)"
-        ),
-        None => {
-            eprintln!(
-                "SKIPPED fleet_claude: the Claude Code CLI `claude` is not on PATH (install it \
-                 with `npm install -g @anthropic-ai/claude-code`; under CI=true this fails)"
-            );
-            None
-        }
-    }
-}
-
 #[test]
 fn claude_code_launched_by_the_fleet_reports_its_activity() {
-    if claude_or_skip().is_none() {
+    if tool_or_skip("fleet_claude", "claude").is_none() {
         return;
     }
     let work = tempfile::tempdir().unwrap();

@@ -209,13 +209,12 @@ fn unwritable_run_dir_is_a_clear_error_and_starts_nothing() {
     assert!(run.stderr.contains("HB_RUN_DIR"), "{}", run.stderr);
     assert_no_tmux_server(&fleet);
 
-    // A directory without write permission (root ignores permissions, so only
-    // checked as another user).
-    if nix::unistd::geteuid().is_root() {
-        return;
-    }
+    // A directory without write permission, its owner's. Root ignores permissions,
+    // so when the tests run as root, mosaic runs as an unprivileged user here.
+    fleet.sandbox.run_unprivileged();
     let locked = fleet.sandbox.root().join("locked");
     std::fs::create_dir_all(&locked).unwrap();
+    fleet.sandbox.give_to_runner(&locked);
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o500)).unwrap();
     fleet.sandbox.env("HB_RUN_DIR", locked.to_str().unwrap());
     let run = fleet.run(&["fleet", "launch", "a1", "--detach", "--", "sleep", "5"]);

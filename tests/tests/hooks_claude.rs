@@ -9,13 +9,13 @@
 
 mod hooks_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hooks_support::anthropic_stand_in::{tool_use_id, StandIn};
 use hooks_support::{audit_lines, read_json, read_text, settings_path, wait_with_timeout};
-use mosaic_tests::Sandbox;
+use mosaic_tests::{tool_or_skip, Sandbox};
 use serde_json::{json, Value};
 
 /// How long one headless Claude Code run may take.
@@ -23,35 +23,6 @@ const CLAUDE_WAIT: Duration = Duration::from_secs(180);
 
 /// The agent name fleet would set; the activity record is keyed by it.
 const AGENT: &str = "e2e-agent";
-
-fn claude_binary() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("claude"))
-        .find(|candidate| candidate.is_file())
-}
-
-fn running_in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
-}
-
-/// `claude`, or `None` (with the reason printed) when the test must be skipped.
-fn claude_or_skip() -> Option<PathBuf> {
-    match claude_binary() {
-        Some(claude) => Some(claude),
-        None if running_in_ci() => panic!(
-            "CI is set but the Claude Code CLI `claude` is not on PATH; install it with \
-             `npm install -g @anthropic-ai/claude-code` (scripts/test.sh does this)"
-        ),
-        None => {
-            eprintln!(
-                "SKIPPED hooks_claude: the Claude Code CLI `claude` is not on PATH (install it \
-                 with `npm install -g @anthropic-ai/claude-code`; under CI=true this fails)"
-            );
-            None
-        }
-    }
-}
 
 /// Runs `claude -p` headless in `work_dir` against `stand_in`; returns its JSON result.
 fn run_claude(claude: &Path, sandbox: &Sandbox, stand_in: &StandIn, work_dir: &Path) -> Value {
@@ -107,7 +78,7 @@ fn events(lines: &[Value]) -> Vec<String> {
 
 #[test]
 fn claude_code_runs_mosaic_hooks_guard_records_and_disable() {
-    let Some(claude) = claude_or_skip() else {
+    let Some(claude) = tool_or_skip("hooks_claude", "claude") else {
         return;
     };
     let sandbox = hooks_support::sandbox();

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mosaic_plugin_api::anyhow::{bail, Context as _, Result};
-use mosaic_plugin_api::sdk::fs::create_dir_all_with_mode;
+use mosaic_plugin_api::sdk::fs::{create_dir_all_with_mode, remove_stale_temp_files};
 use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context};
 use serde::Deserialize;
 
@@ -338,7 +338,10 @@ fn ensure_writable(run_dir: &Path) -> Result<()> {
                 run_dir.display()
             )
         })?;
-    std::fs::remove_file(&probe).with_context(|| format!("cannot remove {}", probe.display()))
+    std::fs::remove_file(&probe).with_context(|| format!("cannot remove {}", probe.display()))?;
+    // Probes of launches killed between creating and removing theirs.
+    remove_stale_temp_files(run_dir, ".write-probe.");
+    Ok(())
 }
 
 /// Asks tmux for the pane pid until it answers, a bounded number of times. `None`
