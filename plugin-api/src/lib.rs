@@ -37,6 +37,7 @@ pub use serde;
 pub use serde_json;
 pub use services::{ProgressEvent, RunInfo, Service};
 pub use spec::{
-    ArgKind, ArgSpec, CommandSpec, ConfigKeySpec, Example, Invocation, Manifest, Mount, ValueType,
+    ArgKind, ArgSpec, CommandSpec, ConfigKeySpec, Example, Invocation, Manifest, Mount, ValueCheck,
+    ValueType,
 };
 pub use tracing;

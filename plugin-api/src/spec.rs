@@ -468,6 +468,164 @@ pub struct ConfigKeySpec {
     /// Redacted by `config show` and `config get`.
     #[serde(default)]
     pub secret: bool,
+    /// What a value must look like; `mosaic config set` refuses a value that fails it
+    /// (see `sdk::config_check`). Since 0.2.2; absent (no check) in older plugins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<ValueCheck>,
+}
+
+/// A declarative check of a config value, carried in the manifest so the host can
+/// refuse a bad value at `mosaic config set` time, and applied with the same
+/// functions (`sdk::config_check`) by the plugin when it reads the value. Since
+/// 0.2.2.
+///
+/// A kind added by a later version reads as [`ValueCheck::Unknown`] in an older
+/// host, which then sets the value without checking it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ValueCheck {
+    /// A whole number (a JSON integer, or text of digits), within the bounds given.
+    Integer {
+        /// The smallest value accepted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<i64>,
+        /// The largest value accepted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<i64>,
+    },
+    /// A number (a JSON number, or text of one), within the bounds given.
+    Number {
+        /// The smallest value accepted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        /// The largest value accepted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+    /// `true` or `false`.
+    Boolean,
+    /// A JSON string.
+    Text {
+        /// The most characters accepted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_len: Option<u64>,
+        /// Whether text that is empty or only spaces is refused.
+        #[serde(default)]
+        non_blank: bool,
+    },
+    /// One of a fixed set of strings.
+    Choice {
+        /// The accepted strings.
+        choices: Vec<String>,
+    },
+    /// A URL with one of the given schemes and a host (`postgres://user@db:5432/x`).
+    Url {
+        /// The accepted schemes, lower case (`["postgres", "postgresql"]`).
+        schemes: Vec<String>,
+    },
+    /// An HTTP origin: `http` or `https`, a host, an optional port, nothing else (no
+    /// `*`, no path).
+    Origin,
+    /// An IPv4 or IPv6 address (`127.0.0.1`, `::1`).
+    IpAddress,
+    /// A JSON array; each item passes `item` when it is given.
+    List {
+        /// The check of each item.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item: Option<Box<ValueCheck>>,
+    },
+    /// A kind this version does not know (declared by a newer plugin): not checked.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ValueCheck {
+    /// A whole number from `min` to `max` (inclusive).
+    pub fn integer(min: i64, max: i64) -> Self {
+        ValueCheck::Integer {
+            min: Some(min),
+            max: Some(max),
+        }
+    }
+
+    /// A whole number of at least `min`.
+    pub fn integer_at_least(min: i64) -> Self {
+        ValueCheck::Integer {
+            min: Some(min),
+            max: None,
+        }
+    }
+
+    /// A number from `min` to `max` (inclusive).
+    pub fn number(min: f64, max: f64) -> Self {
+        ValueCheck::Number {
+            min: Some(min),
+            max: Some(max),
+        }
+    }
+
+    /// `true` or `false`.
+    pub fn boolean() -> Self {
+        ValueCheck::Boolean
+    }
+
+    /// Any string of at most `max_len` characters.
+    pub fn text(max_len: u64) -> Self {
+        ValueCheck::Text {
+            max_len: Some(max_len),
+            non_blank: false,
+        }
+    }
+
+    /// A string that is not blank, of at most `max_len` characters.
+    pub fn non_blank_text(max_len: u64) -> Self {
+        ValueCheck::Text {
+            max_len: Some(max_len),
+            non_blank: true,
+        }
+    }
+
+    /// One of `choices`.
+    pub fn choice<S: AsRef<str>>(choices: &[S]) -> Self {
+        ValueCheck::Choice {
+            choices: choices
+                .iter()
+                .map(|choice| choice.as_ref().to_string())
+                .collect(),
+        }
+    }
+
+    /// A URL with one of `schemes` and a host.
+    pub fn url<S: AsRef<str>>(schemes: &[S]) -> Self {
+        ValueCheck::Url {
+            schemes: schemes
+                .iter()
+                .map(|scheme| scheme.as_ref().to_ascii_lowercase())
+                .collect(),
+        }
+    }
+
+    /// An HTTP origin (`https://app.example.com:8443`).
+    pub fn origin() -> Self {
+        ValueCheck::Origin
+    }
+
+    /// An IP address.
+    pub fn ip_address() -> Self {
+        ValueCheck::IpAddress
+    }
+
+    /// A JSON array of anything.
+    pub fn list() -> Self {
+        ValueCheck::List { item: None }
+    }
+
+    /// A JSON array whose items each pass `item`.
+    pub fn list_of(item: ValueCheck) -> Self {
+        ValueCheck::List {
+            item: Some(Box::new(item)),
+        }
+    }
 }
 
 impl ConfigKeySpec {
@@ -496,6 +654,14 @@ impl ConfigKeySpec {
     /// by `config set`.
     pub fn secret(mut self) -> Self {
         self.secret = true;
+        self
+    }
+
+    /// What a value must look like: `mosaic config set` refuses a value that fails
+    /// `check` (since 0.2.2). Read the value with the same check
+    /// (`sdk::config_check::check_value`) so the two agree.
+    pub fn check(mut self, check: ValueCheck) -> Self {
+        self.check = Some(check);
         self
     }
 }

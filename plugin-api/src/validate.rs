@@ -74,6 +74,19 @@ pub fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
                 key.key
             ));
         }
+        if let Err(error) = crate::sdk::config::check_key_limits(&key.key) {
+            return Err(error.to_string());
+        }
+        if let Some(check) = &key.check {
+            crate::sdk::config_check::check_is_sane(check, key.default.as_ref()).map_err(
+                |error| {
+                    format!(
+                        "config key `{}`: its value check is wrong: {error}",
+                        key.key
+                    )
+                },
+            )?;
+        }
     }
     let mut top_level = HashSet::new();
     for command in &manifest.commands {
@@ -92,11 +105,24 @@ pub fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
     manifest
         .commands
         .iter()
-        .try_for_each(|command| check_command(command, ""))
+        .try_for_each(|command| check_command(command, "", &HashSet::new()))
 }
 
-fn check_command(command: &CommandSpec, path: &str) -> Result<(), String> {
+/// `above`: the argument names of the commands above this one. An invocation holds
+/// one value per name for the whole command path, so a name may not repeat on it.
+fn check_command(command: &CommandSpec, path: &str, above: &HashSet<&str>) -> Result<(), String> {
     let here = format!("{path}{}", command.name);
+    if let Some(arg) = command
+        .args
+        .iter()
+        .find(|arg| above.contains(arg.name.as_str()))
+    {
+        return Err(format!(
+            "command `{here}`: argument name `{}` is also used by a command above it \
+             (the plugin receives one value per name)",
+            arg.name
+        ));
+    }
     if !valid_word(&command.name) {
         return Err(format!(
             "command name `{here}` is not a plain lowercase word"
@@ -180,10 +206,12 @@ fn check_command(command: &CommandSpec, path: &str) -> Result<(), String> {
         }
     }
     let nested = format!("{here} ");
+    let mut names_on_path = above.clone();
+    names_on_path.extend(command.args.iter().map(|arg| arg.name.as_str()));
     command
         .subcommands
         .iter()
-        .try_for_each(|sub| check_command(sub, &nested))
+        .try_for_each(|sub| check_command(sub, &nested, &names_on_path))
 }
 
 /// Builds each command of the manifest under `mosaic` (with the global flags, and
@@ -196,16 +224,19 @@ pub fn check_clap_tree(manifest: &Manifest) -> Result<(), String> {
     use crate::spec::Mount;
 
     for spec in &manifest.commands {
-        let command = command_from_spec(spec);
-        let mut root = clap::Command::new("mosaic").args(global_args());
-        root = match spec.mount {
-            Mount::Top => root.subcommand(command),
-            Mount::Config => root.subcommand(clap::Command::new("config").subcommand(command)),
+        // Built inside the catch: clap's builder asserts too (a short flag `-`).
+        let build_and_assert = || {
+            let command = command_from_spec(spec);
+            let root = clap::Command::new("mosaic").args(global_args());
+            let root = match spec.mount {
+                Mount::Top => root.subcommand(command),
+                Mount::Config => root.subcommand(clap::Command::new("config").subcommand(command)),
+            };
+            root.debug_assert();
         };
         let previous_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| root.debug_assert()));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(build_and_assert));
         std::panic::set_hook(previous_hook);
         if let Err(panic) = outcome {
             let message = panic
@@ -284,6 +315,66 @@ mod tests {
         assert!(validate_manifest(&bad_requirement)
             .unwrap_err()
             .contains("host requirement `soon`"));
+    }
+
+    #[test]
+    fn config_key_checks_must_be_sane() {
+        use crate::spec::{ConfigKeySpec, ValueCheck};
+        let with_key = |key: ConfigKeySpec| Manifest::new("x", "1.0.0").config_key(key);
+        let error = validate_manifest(&with_key(
+            ConfigKeySpec::new("x.port", "").check(ValueCheck::integer(10, 1)),
+        ))
+        .unwrap_err();
+        assert!(
+            error.contains("config key `x.port`: its value check is wrong"),
+            "{error}"
+        );
+        let error = validate_manifest(&with_key(
+            ConfigKeySpec::new("x.tier", "")
+                .default_value("cloud")
+                .check(ValueCheck::choice(&["local"])),
+        ))
+        .unwrap_err();
+        assert!(error.contains("its default fails it"), "{error}");
+        assert!(validate_manifest(&with_key(
+            ConfigKeySpec::new("x.tier", "").check(ValueCheck::Choice { choices: vec![] })
+        ))
+        .is_err());
+        assert!(validate_manifest(&with_key(ConfigKeySpec::new("a.b.c.d.e.f.g.h.i", ""))).is_err());
+        assert_eq!(
+            validate_manifest(&with_key(
+                ConfigKeySpec::new("x.port", "")
+                    .default_value(5)
+                    .check(ValueCheck::integer(1, 9))
+            )),
+            Ok(())
+        );
+        assert_eq!(
+            validate_manifest(&with_key(
+                ConfigKeySpec::new("x.new", "").check(ValueCheck::Unknown)
+            )),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_manifest_with_a_check_kind_from_the_future_loads() {
+        let manifest: Manifest = serde_json::from_value(serde_json::json!({
+            "name": "x",
+            "version": "1.0.0",
+            "config": [
+                {"key": "x.a", "check": {"kind": "regex", "pattern": "^a$"}},
+                {"key": "x.b", "check": {"kind": "integer", "max": 3}},
+                {"key": "x.c"}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(validate_manifest(&manifest), Ok(()));
+        assert_eq!(
+            manifest.config[0].check,
+            Some(crate::spec::ValueCheck::Unknown)
+        );
+        assert_eq!(manifest.config[2].check, None);
     }
 
     #[test]

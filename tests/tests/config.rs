@@ -201,3 +201,261 @@ fn secrets_stay_hidden_even_without_the_plugin_that_declares_them() {
         before
     );
 }
+
+/// The bytes of config.json.
+fn config_bytes(sandbox: &Sandbox) -> Vec<u8> {
+    fs::read(sandbox.config_dir().join("config.json")).unwrap()
+}
+
+/// Runs `mosaic ARGS` with `input` on stdin.
+fn run_with_stdin(sandbox: &Sandbox, args: &[&str], input: &str) -> mosaic_tests::Run {
+    use std::io::Write as _;
+    let mut child = sandbox
+        .command(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    mosaic_tests::Run::from_output(child.wait_with_output().unwrap())
+}
+
+/// 200 levels of nested arrays: valid JSON, deeper than any JSON parser here reads.
+fn deep_arrays() -> String {
+    format!("{}{}", "[".repeat(200), "]".repeat(200))
+}
+
+#[test]
+fn keys_too_deep_or_too_long_and_values_too_deep_are_refused_leaving_the_file() {
+    let sandbox = Sandbox::with_plugins(&[]);
+    sandbox
+        .run(["config", "set", "other.count", "15"])
+        .expect_code(0);
+    let before = config_bytes(&sandbox);
+
+    let many_parts = vec!["a"; 128].join(".");
+    let long_key = format!("other.{}", "k".repeat(200));
+    let deep_value = deep_arrays();
+    for (args, expected) in [
+        (
+            vec!["config", "set", many_parts.as_str(), "1"],
+            "has 128 dotted parts; at most 8 are accepted",
+        ),
+        (
+            vec!["config", "set", long_key.as_str(), "1"],
+            "is 206 bytes long; at most 128 are accepted",
+        ),
+        (
+            vec!["config", "set", "other.deep", deep_value.as_str()],
+            "the value for `other.deep` nests arrays/objects 200 levels deep; at most 32",
+        ),
+    ] {
+        let run = sandbox.run(&args);
+        run.expect_code(1);
+        assert!(run.stderr.contains(expected), "{expected}: {run:?}");
+        assert_eq!(run.stderr.lines().count(), 1, "one line: {run:?}");
+        assert_eq!(
+            config_bytes(&sandbox),
+            before,
+            "{expected}: the file changed"
+        );
+    }
+    // A value on stdin is checked the same way.
+    let run = run_with_stdin(&sandbox, &["config", "set", "other.deep"], &deep_value);
+    run.expect_code(1);
+    assert!(run.stderr.contains("200 levels deep"), "{run:?}");
+    assert_eq!(config_bytes(&sandbox), before);
+}
+
+#[test]
+fn a_section_is_never_replaced_by_a_plain_value_without_replace() {
+    let sandbox = Sandbox::with_plugins(&[]);
+    for (key, value) in [("gateway.port", "8080"), ("gateway.tier", "team")] {
+        sandbox.run(["config", "set", key, value]).expect_code(0);
+    }
+    let before = config_bytes(&sandbox);
+    for value in ["value", "15", "[1]"] {
+        let run = sandbox.run(["config", "set", "gateway", value]);
+        run.expect_code(1);
+        assert!(
+            run.stderr
+                .contains("`gateway` is a section holding 2 key(s)")
+                && run.stderr.contains("--replace"),
+            "{run:?}"
+        );
+        assert_eq!(config_bytes(&sandbox), before, "the section was touched");
+    }
+    let help = sandbox.run(["config", "set", "--help"]);
+    help.expect_code(0);
+    assert!(help.stdout.contains("--replace"), "{}", help.stdout);
+
+    sandbox
+        .run(["config", "set", "gateway", "value", "--replace"])
+        .expect_code(0);
+    let file: serde_json::Value = serde_json::from_slice(&config_bytes(&sandbox)).unwrap();
+    assert_eq!(file, serde_json::json!({"gateway": "value"}));
+}
+
+#[test]
+fn config_set_applies_the_checks_plugins_declare() {
+    let sandbox = Sandbox::with_plugins(&["gateway", "fleet"]);
+    sandbox
+        .run(["config", "set", "gateway.port", "15000"])
+        .expect_code(0);
+    let before = config_bytes(&sandbox);
+    for (key, value, expected) in [
+        (
+            "gateway.port",
+            "99999",
+            "cannot set `gateway.port` to 99999: expected a whole number from 1 to 65535",
+        ),
+        (
+            "gateway.tier",
+            "nope",
+            "cannot set `gateway.tier` to \"nope\": expected one of: local, team",
+        ),
+        (
+            "gateway.cors_origin",
+            "*",
+            "cannot set `gateway.cors_origin` to \"*\": a wildcard `*` is not allowed",
+        ),
+        (
+            "gateway.host",
+            "localhost",
+            "cannot set `gateway.host` to \"localhost\": expected an IP address",
+        ),
+        (
+            "fleet.heartbeat_interval",
+            "0",
+            "cannot set `fleet.heartbeat_interval` to 0: expected a whole number from 1 to 86400",
+        ),
+    ] {
+        let run = sandbox.run(["config", "set", key, value]);
+        run.expect_code(1);
+        assert!(run.stderr.contains(expected), "{expected}: {run:?}");
+        assert_eq!(run.stderr.lines().count(), 1, "one line: {run:?}");
+        assert_eq!(
+            config_bytes(&sandbox),
+            before,
+            "{key} {value} changed the file"
+        );
+    }
+    // A secret's value is never repeated, even when it is refused.
+    let run = run_with_stdin(
+        &sandbox,
+        &["config", "set", "gateway.database_url"],
+        "mysql://root:hunter2@db/x",
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("cannot set `gateway.database_url`: the value given is not valid"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("hunter2"), "{run:?}");
+    assert_eq!(config_bytes(&sandbox), before);
+
+    for (key, value) in [
+        ("gateway.port", "8080"),
+        ("gateway.tier", "team"),
+        ("gateway.cors_origin", "https://ui.example"),
+        ("fleet.heartbeat_interval", "30"),
+    ] {
+        sandbox.run(["config", "set", key, value]).expect_code(0);
+        let get = sandbox.run(["config", "get", key]);
+        get.expect_code(0);
+        assert_eq!(get.stdout, format!("{value}\n"));
+    }
+    // A key nobody declares is set unchecked.
+    sandbox
+        .run(["config", "set", "gateway.unknown_thing", "*"])
+        .expect_code(0);
+}
+
+#[test]
+fn repairs_work_beside_a_section_too_deep_to_parse() {
+    let sandbox = sandbox_with_hello();
+    let config_file = sandbox.config_dir().join("config.json");
+    fs::create_dir_all(sandbox.config_dir()).unwrap();
+    let junk = deep_arrays();
+    fs::write(
+        &config_file,
+        format!("{{\"junk\": {junk},\n \"hello\": {{\"greeting\": \"Hey\"}}, \"other\": 3}}\n"),
+    )
+    .unwrap();
+
+    // `show` shows what it can and names what it cannot.
+    let show = sandbox.run_with_scratch(["config", "show"]);
+    show.expect_code(0);
+    assert!(
+        show.stdout.lines().any(|line| {
+            line.split_whitespace().collect::<Vec<_>>() == ["hello.greeting", "Hey", "config.json"]
+        }),
+        "{show:?}"
+    );
+    assert!(
+        show.stderr
+            .contains("section `junk` cannot be read: nested more than 128 levels deep")
+            && show.stderr.contains("mosaic config unset junk"),
+        "{show:?}"
+    );
+    let json = sandbox.run_with_scratch(["config", "show", "--json"]);
+    json.expect_code(0);
+    assert_eq!(json.json()["other"]["value"], 3);
+    assert_eq!(json.json()["junk"]["source"], "config.json (unreadable)");
+
+    // Commands on other sections work and keep the junk as it was.
+    let get = sandbox.run_with_scratch(["config", "get", "hello.greeting"]);
+    get.expect_code(0);
+    assert_eq!(get.stdout, "Hey\n");
+    sandbox
+        .run_with_scratch(["config", "set", "hello.greeting", "Yo"])
+        .expect_code(0);
+    sandbox
+        .run_with_scratch(["config", "unset", "other"])
+        .expect_code(0);
+    let text = fs::read_to_string(&config_file).unwrap();
+    assert!(text.contains(&format!("\"junk\": {junk}")), "{text}");
+
+    // Inside the junk: refused, naming the fix.
+    let inside = sandbox.run_with_scratch(["config", "unset", "junk.x"]);
+    inside.expect_code(1);
+    assert!(
+        inside.stderr.contains("section `junk` cannot be read")
+            && inside.stderr.contains("mosaic config unset junk"),
+        "{inside:?}"
+    );
+    assert_eq!(fs::read_to_string(&config_file).unwrap(), text);
+
+    // The whole junk section: removed, and said so.
+    let unset = sandbox.run_with_scratch(["config", "unset", "junk"]);
+    unset.expect_code(0);
+    assert!(unset.stderr.contains("unset junk (removed"), "{unset:?}");
+    let file: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&config_file).unwrap()).unwrap();
+    assert_eq!(file, serde_json::json!({"hello": {"greeting": "Yo"}}));
+}
+
+#[test]
+fn unsetting_a_whole_section_says_what_it_removed() {
+    let sandbox = Sandbox::with_plugins(&[]);
+    for key in ["fleet.a", "fleet.b"] {
+        sandbox.run(["config", "set", key, "1"]).expect_code(0);
+    }
+    let run = sandbox.run(["config", "unset", "fleet"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("unset fleet (removed a section holding 2 key(s): a, b)"),
+        "{run:?}"
+    );
+    let again = sandbox.run(["config", "unset", "fleet"]);
+    again.expect_code(1);
+    assert!(again.stderr.contains("is not set"), "{again:?}");
+}

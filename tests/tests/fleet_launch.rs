@@ -152,9 +152,22 @@ fn invalid_heartbeat_intervals_are_refused() {
         assert_no_tmux_server(&fleet);
         assert_no_agent_files(&fleet);
     }
-    // From config.json (the environment variable unset), the key and file are named.
+    // `config set` refuses the value (the plugin declares its check)…
     let fleet = FleetSandbox::new();
-    fleet.set_config("fleet.heartbeat_interval", "0");
+    let refused = fleet.run(&["config", "set", "fleet.heartbeat_interval", "0"]);
+    refused.expect_code(1);
+    assert!(
+        refused.stderr.contains("fleet.heartbeat_interval"),
+        "{}",
+        refused.stderr
+    );
+    // …and one written into config.json by hand is named with its file at launch.
+    std::fs::create_dir_all(fleet.sandbox.config_dir()).unwrap();
+    std::fs::write(
+        fleet.sandbox.config_dir().join("config.json"),
+        r#"{"fleet": {"heartbeat_interval": 0}}"#,
+    )
+    .unwrap();
     let mut command = fleet
         .sandbox
         .command(["fleet", "launch", "a1", "--detach", "--", "sleep", "5"]);

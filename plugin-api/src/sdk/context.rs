@@ -257,9 +257,21 @@ impl<'a> Context<'a> {
         let Some(spec) = self.config_keys.iter().find(|spec| spec.key == key) else {
             bail!("bug: config key `{key}` is not declared in this plugin's manifest");
         };
+        // Only this plugin's own sections are parsed: a broken section of another
+        // plugin (hand-edited, too deep) must not stop this one.
         let file = self
             .config_file
-            .get_or_init(|| config::load(&self.config_dir()).map_err(|error| format!("{error:#}")))
+            .get_or_init(|| {
+                let mut sections: Vec<&str> = self
+                    .config_keys
+                    .iter()
+                    .filter_map(|spec| spec.key.split('.').next())
+                    .collect();
+                sections.sort_unstable();
+                sections.dedup();
+                config::load_sections(&self.config_dir(), &sections)
+                    .map_err(|error| format!("{error:#}"))
+            })
             .as_ref()
             .map_err(|error| anyhow!("{error}"))?;
         config::resolve_checked(spec, None, |name| self.env(name), file)

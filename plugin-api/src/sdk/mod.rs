@@ -5,6 +5,7 @@ pub mod account;
 pub mod activity;
 pub mod claude;
 pub mod config;
+pub mod config_check;
 pub mod context;
 pub mod fs;
 pub mod log_forward;

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use mosaic_plugin_api::anyhow::{bail, Result};
 use mosaic_plugin_api::sdk::config::{self, ValueSource};
-use mosaic_plugin_api::{ConfigKeySpec, Context};
+use mosaic_plugin_api::sdk::config_check;
+use mosaic_plugin_api::{ConfigKeySpec, Context, ValueCheck};
 use serde_json::Value;
 
 use crate::status::Thresholds;
@@ -35,6 +36,24 @@ pub const MAX_HEARTBEAT_INTERVAL: u64 = 86_400;
 /// The runtime used when neither `--runtime` nor the configuration names one.
 pub const DEFAULT_RUNTIME: &str = "claude";
 
+/// The check of [`HEARTBEAT_INTERVAL_KEY`]: whole seconds, 1 to a day.
+pub fn heartbeat_interval_check() -> ValueCheck {
+    ValueCheck::integer(1, MAX_HEARTBEAT_INTERVAL as i64)
+}
+
+/// The check of the stale and dead thresholds: whole intervals, at least 1.
+pub fn intervals_check() -> ValueCheck {
+    ValueCheck::integer_at_least(1)
+}
+
+/// The check of [`DEFAULT_RUNTIME_KEY`]: a name that is not blank.
+pub fn runtime_check() -> ValueCheck {
+    ValueCheck::Text {
+        max_len: None,
+        non_blank: true,
+    }
+}
+
 /// The `config.json` keys the fleet plugin reads, for its manifest (which is what
 /// lets `Context::config_value` resolve them).
 pub fn config_keys() -> Vec<ConfigKeySpec> {
@@ -44,23 +63,27 @@ pub fn config_keys() -> Vec<ConfigKeySpec> {
             "Seconds between an agent's heartbeats (whole seconds, at least 1)",
         )
         .default_value(DEFAULT_HEARTBEAT_INTERVAL)
-        .env(HEARTBEAT_INTERVAL_ENV),
+        .env(HEARTBEAT_INTERVAL_ENV)
+        .check(heartbeat_interval_check()),
         ConfigKeySpec::new(
             DEFAULT_RUNTIME_KEY,
             "The runtime `fleet launch` runs without --runtime",
         )
         .default_value(DEFAULT_RUNTIME)
-        .env(DEFAULT_RUNTIME_ENV),
+        .env(DEFAULT_RUNTIME_ENV)
+        .check(runtime_check()),
         ConfigKeySpec::new(
             STALE_AFTER_KEY,
             "Heartbeat intervals without a beat before `fleet ps` says stale",
         )
-        .default_value(Thresholds::DEFAULT.stale_after_intervals()),
+        .default_value(Thresholds::DEFAULT.stale_after_intervals())
+        .check(intervals_check()),
         ConfigKeySpec::new(
             DEAD_AFTER_KEY,
             "Heartbeat intervals without a beat before `fleet ps` says dead",
         )
-        .default_value(Thresholds::DEFAULT.dead_after_intervals()),
+        .default_value(Thresholds::DEFAULT.dead_after_intervals())
+        .check(intervals_check()),
     ]
 }
 
@@ -84,8 +107,9 @@ impl<'run, 'host> Settings<'run, 'host> {
     /// The heartbeat interval in whole seconds, 1 to a day.
     pub fn heartbeat_interval(&self) -> Result<u64> {
         let (value, source) = self.resolve(HEARTBEAT_INTERVAL_KEY)?;
+        let checked = config_check::check_value(&heartbeat_interval_check(), &value);
         match whole_number(&value) {
-            Some(seconds) if (1..=MAX_HEARTBEAT_INTERVAL).contains(&seconds) => Ok(seconds),
+            Some(seconds) if checked.is_ok() => Ok(seconds),
             _ => bail!(
                 "{}: expected a whole number of seconds from 1 to {MAX_HEARTBEAT_INTERVAL}, \
                  e.g. 15; {}",
@@ -98,8 +122,9 @@ impl<'run, 'host> Settings<'run, 'host> {
     /// The runtime `fleet launch` uses without `--runtime`.
     pub fn default_runtime(&self) -> Result<String> {
         let (value, source) = self.resolve(DEFAULT_RUNTIME_KEY)?;
+        let checked = config_check::check_value(&runtime_check(), &value);
         match value.as_str() {
-            Some(name) if !name.trim().is_empty() => Ok(name.trim().to_string()),
+            Some(name) if checked.is_ok() => Ok(name.trim().to_string()),
             _ => bail!(
                 "{}: expected a runtime name such as \"claude\"; {}",
                 self.describe(DEFAULT_RUNTIME_KEY, &value, &source),
@@ -122,8 +147,9 @@ impl<'run, 'host> Settings<'run, 'host> {
 
     fn intervals(&self, key: &str) -> Result<u64> {
         let (value, source) = self.resolve(key)?;
+        let checked = config_check::check_value(&intervals_check(), &value);
         match whole_number(&value) {
-            Some(count) if count >= 1 => Ok(count),
+            Some(count) if checked.is_ok() => Ok(count),
             _ => bail!(
                 "{}: expected a whole number of heartbeat intervals (at least 1); {}",
                 self.describe(key, &value, &source),
@@ -159,20 +185,10 @@ impl<'run, 'host> Settings<'run, 'host> {
     }
 }
 
-/// A JSON number or a string holding digits, as a whole number.
+/// A JSON number or a string holding digits, as a whole number (read as the SDK's
+/// integer check reads it, so `mosaic config set` and the fleet agree).
 fn whole_number(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(number) => number.as_u64(),
-        Value::String(text) => {
-            let text = text.trim();
-            if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
-                text.parse().ok()
-            } else {
-                None
-            }
-        }
-        _ => None,
-    }
+    config_check::integer_of(value).and_then(|number| u64::try_from(number).ok())
 }
 
 #[cfg(test)]

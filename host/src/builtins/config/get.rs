@@ -38,7 +38,10 @@ impl Builtin for Get {
     /// Prints the value; exit 1 when it is not set or is a secret.
     fn run(session: &Session, options: GetOptions) -> Result<i32> {
         let key = options.key;
-        let file = config::load(&session.dirs.config)?;
+        config::check_key_syntax(&key)?;
+        // Only the key's section is parsed: a broken section elsewhere does not matter.
+        let section = key.split('.').next().unwrap_or(&key);
+        let file = config::load_sections(&session.dirs.config, &[section])?;
         let declared = declared_keys(session);
         let spec = declared.iter().find(|spec| spec.key == key);
         let resolved = match spec {

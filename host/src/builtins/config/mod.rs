@@ -35,7 +35,12 @@ pub fn declared_keys(session: &Session) -> Vec<ConfigKeySpec> {
         .registry
         .plugins
         .iter()
-        .filter(|record| matches!(record.status, Status::Ok | Status::Shadowed))
+        .filter(|record| {
+            matches!(
+                record.status,
+                Status::Ok | Status::Overrides | Status::Shadowed
+            )
+        })
         .filter_map(|record| record.manifest())
         .flat_map(|manifest| manifest.config.iter().cloned())
         .collect()

@@ -45,7 +45,8 @@ impl Builtin for Show {
              of every other key in config.json, with where it came from (env, \
              config.json or default). Secrets are shown as <redacted> (keys declared \
              secret, or named like one: *_key, *password*, *token*, *secret*), and \
-             passwords inside URLs as ***.",
+             passwords inside URLs as ***. A section of config.json too broken to \
+             read is named (with how to remove it) and the rest is shown.",
         )
         .example("config show", "")
         .example("config show --json", "")
@@ -56,18 +57,46 @@ impl Builtin for Show {
     }
 }
 
+/// The source shown for a key whose section of config.json cannot be read.
+const UNREADABLE: &str = "config.json (unreadable)";
+
 /// Prints the values.
 fn show(session: &Session) -> Result<i32> {
-    let file = config::load(&session.dirs.config)?;
+    let (file, unreadable) = config::load_readable(&session.dirs.config)?;
+    let unreadable_reason = |key: &str| {
+        let section = key.split('.').next().unwrap_or(key);
+        unreadable
+            .iter()
+            .find(|bad| bad.name == section)
+            .map(|bad| bad.reason.clone())
+    };
     let declared = declared_keys(session);
     let mut rows: Vec<(String, Option<Value>, String)> = Vec::new();
     for spec in &declared {
         let resolved = config::resolve(spec, None, |key| session.env(key), &file);
         let (value, source) = match resolved {
+            Some((value, ValueSource::Env(variable))) => {
+                (Some(value), ValueSource::Env(variable).to_string())
+            }
+            // The file's value cannot be known: do not pretend it is the default.
+            _ if unreadable_reason(&spec.key).is_some() => (None, UNREADABLE.to_string()),
             Some((value, source)) => (Some(value), source.to_string()),
             None => (None, "unset".to_string()),
         };
         rows.push((spec.key.clone(), value, source));
+    }
+    for bad in &unreadable {
+        if !rows.iter().any(|(key, _, _)| key == &bad.name) {
+            rows.push((bad.name.clone(), None, UNREADABLE.to_string()));
+        }
+        eprintln!(
+            "warning: {}: section `{}` cannot be read: {}; remove it with \
+             `mosaic config unset {}`",
+            config::config_path(&session.dirs.config).display(),
+            bad.name,
+            bad.reason,
+            bad.name
+        );
     }
     let mut undeclared = Vec::new();
     flatten("", &file, &mut undeclared);

@@ -6,8 +6,9 @@
 //! `config.json`, what `status` shows — is derived from this table.
 
 use anyhow::Result;
+use mosaic_plugin_api::sdk::config_check;
 use mosaic_plugin_api::serde_json::{json, Value};
-use mosaic_plugin_api::{ArgSpec, ConfigKeySpec, ValueType};
+use mosaic_plugin_api::{ArgSpec, ConfigKeySpec, ValueCheck, ValueType};
 
 use super::network::{validate_origin, validate_service_url};
 use super::values::{parse_host, parse_port};
@@ -27,6 +28,30 @@ pub enum Visibility {
     /// Never shown: `status` says only whether it is set.
     Secret,
 }
+
+/// What a setting's value must look like. It becomes the manifest's [`ValueCheck`]
+/// (so `mosaic config set` refuses a bad value), and the setting's `apply` calls the
+/// SDK's function for the same check, so both agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// One of the setting's `choices`.
+    Choices,
+    /// A TCP port, 1 to 65535.
+    Port,
+    /// An IP address.
+    IpAddress,
+    /// A browser origin (scheme, host, optional port).
+    Origin,
+    /// A service URL with one of these schemes.
+    ServiceUrl(&'static [&'static str]),
+    /// Any text.
+    Text,
+}
+
+/// The schemes of the team tier's PostgreSQL URL.
+pub const POSTGRES_SCHEMES: &[&str] = &["postgres", "postgresql"];
+/// The schemes of the team tier's Valkey URL.
+pub const VALKEY_SCHEMES: &[&str] = &["redis", "rediss"];
 
 /// The `gateway install` flag of a setting (`--<name>`, with `_` as `-`).
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +81,8 @@ pub struct Setting {
     pub flag: Option<Flag>,
     /// The only accepted values, when there is a fixed set.
     pub choices: &'static [&'static str],
+    /// What the value must look like (declared in the manifest for `config set`).
+    pub check: Check,
     /// What an interactive `install` asks when nothing gave the value, if it asks.
     pub prompt: Option<&'static str>,
     /// Its line in the human `status` output (with the colon), if it has one.
@@ -87,6 +114,7 @@ pub const SETTINGS: &[Setting] = &[
             help: "Storage tier",
         }),
         choices: &[Tier::Local.as_str(), Tier::Team.as_str()],
+        check: Check::Choices,
         prompt: None,
         status_label: Some("tier:"),
         team_connection: false,
@@ -109,6 +137,7 @@ pub const SETTINGS: &[Setting] = &[
             help: "TCP port",
         }),
         choices: &[],
+        check: Check::Port,
         prompt: Some("Gateway port"),
         status_label: None,
         team_connection: false,
@@ -131,6 +160,7 @@ pub const SETTINGS: &[Setting] = &[
             help: "Address to bind",
         }),
         choices: &[],
+        check: Check::IpAddress,
         prompt: None,
         status_label: None,
         team_connection: false,
@@ -153,6 +183,7 @@ pub const SETTINGS: &[Setting] = &[
             help: "Browser origin allowed to call the API",
         }),
         choices: &[],
+        check: Check::Origin,
         prompt: Some("Web UI origin allowed by CORS"),
         status_label: Some("CORS origin:"),
         team_connection: false,
@@ -175,12 +206,13 @@ pub const SETTINGS: &[Setting] = &[
             help: "PostgreSQL URL",
         }),
         choices: &[],
+        check: Check::ServiceUrl(POSTGRES_SCHEMES),
         prompt: Some("PostgreSQL URL (postgres://USER:PASSWORD@HOST:5432/DB; hidden)"),
         status_label: None,
         team_connection: true,
         bind_address: false,
         apply: |settings, text| {
-            validate_service_url(text, &["postgres", "postgresql"])?;
+            validate_service_url(text, POSTGRES_SCHEMES)?;
             settings.database_url = Some(Secret::new(text.trim()));
             Ok(())
         },
@@ -198,12 +230,13 @@ pub const SETTINGS: &[Setting] = &[
             help: "Valkey URL",
         }),
         choices: &[],
+        check: Check::ServiceUrl(VALKEY_SCHEMES),
         prompt: Some("Valkey URL (redis://:PASSWORD@HOST:6379 or rediss://…; hidden)"),
         status_label: None,
         team_connection: true,
         bind_address: false,
         apply: |settings, text| {
-            validate_service_url(text, &["redis", "rediss"])?;
+            validate_service_url(text, VALKEY_SCHEMES)?;
             settings.valkey_url = Some(Secret::new(text.trim()));
             Ok(())
         },
@@ -218,6 +251,7 @@ pub const SETTINGS: &[Setting] = &[
         visibility: Visibility::Secret,
         flag: None,
         choices: &[],
+        check: Check::Text,
         prompt: Some("Anthropic API key (optional; Enter to skip)"),
         status_label: Some("Anthropic key:"),
         team_connection: false,
@@ -282,9 +316,29 @@ impl Setting {
         })
     }
 
+    /// The manifest's check of this setting's value, derived from [`Setting::check`].
+    pub fn value_check(&self) -> ValueCheck {
+        match self.check {
+            Check::Choices => ValueCheck::choice(self.choices),
+            Check::Port => {
+                let (min, max) = config_check::PORT_RANGE;
+                ValueCheck::integer(min, max)
+            }
+            Check::IpAddress => ValueCheck::ip_address(),
+            Check::Origin => ValueCheck::origin(),
+            Check::ServiceUrl(schemes) => ValueCheck::url(schemes),
+            Check::Text => ValueCheck::Text {
+                max_len: None,
+                non_blank: false,
+            },
+        }
+    }
+
     /// The manifest's entry for this setting.
     pub fn config_key(&self) -> ConfigKeySpec {
-        let mut spec = ConfigKeySpec::new(&self.key(), self.description).env(self.env);
+        let mut spec = ConfigKeySpec::new(&self.key(), self.description)
+            .env(self.env)
+            .check(self.value_check());
         if let Some(default) = self.default_value() {
             spec = spec.default_value(default);
         }
@@ -340,6 +394,74 @@ mod tests {
             };
             assert_eq!(shown, text, "{name}");
         }
+    }
+
+    #[test]
+    fn config_set_and_apply_agree_on_every_setting() {
+        use mosaic_plugin_api::sdk::config;
+        let samples: &[(&str, &[&str])] = &[
+            ("tier", &["local", "team", "nope", "", "1", "Local"]),
+            (
+                "port",
+                &[
+                    "1", "14242", "65535", "0", "65536", "99999", "-1", "x", "1.5",
+                ],
+            ),
+            (
+                "host",
+                &["127.0.0.1", "::1", "0.0.0.0", "localhost", "1", "300.1.1.1"],
+            ),
+            (
+                "cors_origin",
+                &[
+                    "http://localhost:3000",
+                    "https://ui.example",
+                    "*",
+                    "http://*",
+                    "http://a/b",
+                    "ftp://x",
+                    "localhost:3000",
+                    "http://a:99999",
+                ],
+            ),
+            (
+                "database_url",
+                &[
+                    "postgres://u:p@db:5432/x",
+                    "mysql://db/x",
+                    "postgres://:1/x",
+                    "x",
+                ],
+            ),
+            (
+                "valkey_url",
+                &["redis://cache:6379", "rediss://:pw@c", "http://c"],
+            ),
+            ("anthropic_api_key", &["sk-ant-1", "x y"]),
+        ];
+        assert_eq!(samples.len(), SETTINGS.len());
+        for (name, texts) in samples {
+            let setting = setting(name);
+            let check = setting.config_key().check.unwrap();
+            for text in *texts {
+                let applied = (setting.apply)(&mut Settings::unset(), text).is_ok();
+                // What `mosaic config set gateway.NAME TEXT` would store and check.
+                let checked = config_check::check_value(&check, &config::parse_cli_value(text));
+                assert_eq!(applied, checked.is_ok(), "{name} = {text}: {checked:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_declared_checks_refuse_what_the_issue_names() {
+        use mosaic_plugin_api::serde_json::json;
+        let refused = |name: &str, value: Value| {
+            config_check::check_value(&setting(name).config_key().check.unwrap(), &value).is_err()
+        };
+        assert!(refused("port", json!(99999)));
+        assert!(refused("tier", json!("nope")));
+        assert!(refused("cors_origin", json!("*")));
+        assert!(!refused("port", json!(8080)));
     }
 
     #[test]

@@ -26,7 +26,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
 use anyhow::{bail, Result};
-use mosaic_plugin_api::sdk::config;
+use mosaic_plugin_api::sdk::{config, config_check};
 use mosaic_plugin_api::serde_json::Value;
 use mosaic_plugin_api::ConfigKeySpec;
 use serde::Deserialize;
@@ -77,10 +77,12 @@ impl FromStr for Tier {
     type Err = anyhow::Error;
 
     fn from_str(text: &str) -> Result<Tier> {
-        match text.trim() {
-            "local" => Ok(Tier::Local),
-            "team" => Ok(Tier::Team),
-            other => bail!("unknown tier `{other}`: expected `local` or `team`"),
+        // The SDK's check, as `mosaic config set gateway.tier` applies it.
+        let choices = [Tier::Local.as_str(), Tier::Team.as_str()];
+        match config_check::choice(text, &choices) {
+            Ok("team") => Ok(Tier::Team),
+            Ok(_) => Ok(Tier::Local),
+            Err(reason) => bail!("unknown tier `{}`: {reason}", text.trim()),
         }
     }
 }

@@ -6,8 +6,9 @@ use std::net::{IpAddr, SocketAddr, TcpListener};
 
 use anyhow::{anyhow, bail, Result};
 
+use mosaic_plugin_api::sdk::config_check;
+
 use super::redact::redact_url;
-use super::values::parse_port;
 
 /// Whether binding `address` exposes the daemon beyond this machine.
 pub fn is_exposed(address: IpAddr) -> bool {
@@ -37,90 +38,19 @@ pub fn check_port_free(address: SocketAddr) -> Result<()> {
 }
 
 /// A browser origin: `http` or `https`, a host, an optional port, nothing else.
-/// Returns it normalised (lower-case scheme and host, no trailing slash).
+/// Returns it normalised (lower-case scheme and host, no trailing slash). The SDK's
+/// check, as `mosaic config set` applies it.
 pub fn validate_origin(text: &str) -> Result<String> {
-    let text = text.trim();
-    let expected = "expected an origin such as http://localhost:3000 (scheme, host and \
-                    optional port; no path)";
-    let (scheme, rest) = text
-        .split_once("://")
-        .ok_or_else(|| anyhow!("invalid origin `{text}`: {expected}"))?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        bail!("invalid origin `{text}`: the scheme must be http or https; {expected}");
-    }
-    let authority = rest.strip_suffix('/').unwrap_or(rest);
-    if authority.is_empty()
-        || authority.contains(['/', '?', '#', '@', ' '])
-        || authority.chars().any(|c| c.is_control())
-    {
-        bail!("invalid origin `{text}`: {expected}");
-    }
-    let (host, port) =
-        split_host_port(authority).ok_or_else(|| anyhow!("invalid origin `{text}`: {expected}"))?;
-    let host_ok = !host.is_empty()
-        && (host.starts_with('[')
-            || host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
-    if !host_ok {
-        bail!("invalid origin `{text}`: `{host}` is not a host name; {expected}");
-    }
-    if let Some(port) = port {
-        parse_port(port).map_err(|error| anyhow!("invalid origin `{text}`: {error}"))?;
-    }
-    Ok(format!("{scheme}://{}", authority.to_ascii_lowercase()))
-}
-
-/// Splits `host[:port]` (with `[v6]` hosts); `None` when malformed.
-fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
-    if let Some(after_bracket) = authority.strip_prefix('[') {
-        let end = after_bracket.find(']')?;
-        let host = &authority[..end + 2];
-        let rest = &after_bracket[end + 1..];
-        return match rest {
-            "" => Some((host, None)),
-            _ => rest.strip_prefix(':').map(|port| (host, Some(port))),
-        };
-    }
-    match authority.split_once(':') {
-        Some((host, port)) => Some((host, Some(port))),
-        None => Some((authority, None)),
-    }
+    config_check::origin(text)
+        .map_err(|reason| anyhow!("invalid origin `{}`: {reason}", text.trim()))
 }
 
 /// A service URL such as `postgres://user:pass@host:5432/db`: one of `schemes`, and
-/// a host. Errors never repeat the URL's password.
+/// a host (the SDK's check, as `mosaic config set` applies it). Errors never repeat
+/// the URL's password.
 pub fn validate_service_url(text: &str, schemes: &[&str]) -> Result<()> {
-    let text = text.trim();
-    let shown = redact_url(text);
-    let expected = format!(
-        "expected a URL such as {}://host:port",
-        schemes.first().copied().unwrap_or("scheme")
-    );
-    let Some((scheme, rest)) = text.split_once("://") else {
-        bail!("malformed URL `{shown}`: {expected}");
-    };
-    if !schemes.contains(&scheme.to_ascii_lowercase().as_str()) {
-        bail!(
-            "malformed URL `{shown}`: the scheme must be {}; {expected}",
-            schemes.join(" or ")
-        );
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let Some((host, port)) = split_host_port(host_port) else {
-        bail!("malformed URL `{shown}`: {expected}");
-    };
-    if host.is_empty() || host.contains(char::is_whitespace) || text.contains(char::is_whitespace) {
-        bail!("malformed URL `{shown}`: no host; {expected}");
-    }
-    if let Some(port) = port {
-        parse_port(port).map_err(|error| anyhow!("malformed URL `{shown}`: {error}"))?;
-    }
-    Ok(())
+    config_check::service_url(text, schemes)
+        .map_err(|reason| anyhow!("malformed URL `{}`: {reason}", redact_url(text.trim())))
 }
 
 #[cfg(test)]

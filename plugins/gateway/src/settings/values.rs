@@ -4,28 +4,18 @@
 
 use std::net::IpAddr;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
+use mosaic_plugin_api::sdk::config_check;
 
-/// A TCP port from 1 to 65535.
+/// A TCP port from 1 to 65535 (the SDK's check, as `mosaic config set` applies it).
 pub fn parse_port(text: &str) -> Result<u16> {
-    match text.trim().parse::<u32>() {
-        Ok(port @ 1..=65535) => Ok(port as u16),
-        _ => bail!(
-            "invalid port `{}`: expected a number from 1 to 65535",
-            text.trim()
-        ),
-    }
+    config_check::port(text).map_err(|reason| anyhow!("invalid port `{}`: {reason}", text.trim()))
 }
 
-/// An IP address to bind.
+/// An IP address to bind (the SDK's check, as `mosaic config set` applies it).
 pub fn parse_host(text: &str) -> Result<IpAddr> {
-    text.trim().parse::<IpAddr>().map_err(|_| {
-        anyhow!(
-            "invalid address `{}`: expected an IP address such as 127.0.0.1 (loopback) \
-             or 0.0.0.0 (every interface)",
-            text.trim()
-        )
-    })
+    config_check::ip_address(text)
+        .map_err(|reason| anyhow!("invalid address `{}`: {reason}", text.trim()))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use mosaic_plugin_api::anyhow::Result;
 use mosaic_plugin_api::sdk::config::{self, ValueSource};
-use mosaic_plugin_api::{ConfigKeySpec, Context};
+use mosaic_plugin_api::{ConfigKeySpec, Context, ValueCheck};
 use serde_json::{json, Value};
 
 use super::rules::extra_rules::ExtraRule;
@@ -34,18 +34,26 @@ pub fn config_keys() -> Vec<ConfigKeySpec> {
             DISABLED_RULES_KEY,
             &format!("Built-in Bash guard rules to turn off ({})", RuleId::list()),
         )
-        .default_value(json!([])),
+        .default_value(json!([]))
+        .check(ValueCheck::list_of(ValueCheck::choice(
+            &RuleId::ALL.map(RuleId::as_str),
+        ))),
         ConfigKeySpec::new(
             EXTRA_RULES_KEY,
             "More commands to block: [{\"pattern\": \"<regex>\", \"reason\": \
              \"<shown to Claude>\"}]",
         )
-        .default_value(json!([])),
+        .default_value(json!([]))
+        .check(ValueCheck::list()),
         ConfigKeySpec::new(
             PROTECTED_BRANCHES_KEY,
             "Branches that must not be force-pushed or deleted (`prefix*` globs)",
         )
-        .default_value(json!(DEFAULT_PROTECTED_BRANCHES)),
+        .default_value(json!(DEFAULT_PROTECTED_BRANCHES))
+        .check(ValueCheck::list_of(ValueCheck::Text {
+            max_len: None,
+            non_blank: true,
+        })),
     ]
 }
 
