@@ -1,8 +1,6 @@
 //! Passwords and tokens: argon2id password hashes, random session and bootstrap
 //! tokens, and the SHA-256 digests stored in their place.
 
-use std::sync::OnceLock;
-
 use anyhow::{anyhow, Result};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -29,16 +27,6 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
             .is_ok(),
         Err(_) => false,
     }
-}
-
-/// Spends the same work as checking a real password, for logins of unknown users,
-/// so response time does not tell whether an email exists.
-pub fn verify_against_dummy(password: &str) {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| {
-        hash_password("mosaic-gateway-dummy-password").unwrap_or_else(|_| String::new())
-    });
-    let _ = verify_password(password, dummy);
 }
 
 /// A new random token: 32 bytes from the OS, as 64 lower-case hex digits.

@@ -107,8 +107,10 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// The body of `POST /api/auth/login`.
+/// The body of `POST /api/auth/login`; unknown fields are refused (422), so a
+/// misspelt field is never silently ignored.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginBody {
     email: String,
     password: String,

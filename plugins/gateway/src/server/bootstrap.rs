@@ -79,8 +79,9 @@ fn remove_token_file(file: &Path) -> Result<()> {
     }
 }
 
-/// The body of `POST /api/bootstrap/admin`.
+/// The body of `POST /api/bootstrap/admin`; unknown fields are refused (422).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AdminBody {
     name: String,
     email: String,

@@ -73,6 +73,15 @@ impl ApiError {
         ApiError::new(StatusCode::CONFLICT, "conflict", message)
     }
 
+    /// 413: the request body is larger than the API accepts.
+    pub fn payload_too_large() -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is too large",
+        )
+    }
+
     /// 429 with `Retry-After`.
     pub fn rate_limited(wait: Duration) -> ApiError {
         let seconds = wait.as_secs().max(1);
@@ -182,7 +191,8 @@ fn should_log_outage(dependency: crate::storage::Dependency) -> bool {
 }
 
 /// A JSON request body whose rejections (wrong content type, bad JSON, too large)
-/// are answered in the API's error format.
+/// are answered in the API's error format. The body must be a JSON object: serde
+/// would also fill a struct from an array, by position, which no client means.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -193,28 +203,35 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+        let object =
+            match Json::<serde_json::Map<String, serde_json::Value>>::from_request(request, state)
+                .await
+            {
+                Ok(Json(object)) => object,
+                Err(rejection) => return Err(json_rejection(rejection)),
+            };
+        serde_json::from_value(serde_json::Value::Object(object))
+            .map(ApiJson)
+            .map_err(|error| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_request",
+                    format!("the request body does not have the expected fields: {error}"),
+                )
+            })
     }
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
-    let status = rejection.status();
-    let code = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        _ => "invalid_request",
-    };
-    let message = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large".to_string(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            "the request body must be JSON (Content-Type: application/json)".to_string()
-        }
-        _ => rejection.body_text(),
-    };
-    ApiError::new(status, code, message)
+    match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the request body must be JSON (Content-Type: application/json)",
+        ),
+        status => ApiError::new(status, "invalid_request", rejection.body_text()),
+    }
 }
 
 /// The answer to a path no route has.

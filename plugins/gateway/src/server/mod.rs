@@ -10,22 +10,24 @@
 //! | `GET /api/auth/me` | session | the current user |
 //! | `GET/POST /api/users` | admin | list / create users |
 //! | `DELETE /api/users/{id}` | admin | delete a user |
+//!
+//! Connection handling (timeouts, the connection cap) is in [`connections`].
 
 mod auth;
 mod bootstrap;
+pub mod connections;
 pub mod cors;
 pub mod error;
 mod users;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -35,6 +37,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use bootstrap::BootstrapGate;
+pub use connections::{ConnectionLimits, SHUTDOWN_GRACE};
 
 use crate::secrets;
 use crate::settings::Tier;
@@ -43,8 +46,9 @@ use error::ApiError;
 
 /// The largest request body accepted (every API body is a small JSON object).
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
-/// How long in-flight requests may take to finish after a shutdown signal.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long one request may take once its headers are read: reading the body and
+/// answering (a client trickling its body is cut off with 408).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The gateway's version, as `/health` reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -63,12 +67,18 @@ struct StateInner {
     /// Password hashing takes ~19 MiB and tens of milliseconds each: at most this
     /// many run at once, whatever the number of concurrent logins.
     hashing: Semaphore,
+    /// A hash of a password nobody knows, checked instead of a user's for a login
+    /// with an unknown email so both cost the same. Built with the state, before
+    /// the first connection: built on first use, the first unknown-email login after
+    /// a start took twice as long and told that the email does not exist.
+    dummy_hash: String,
     /// What the last `/health` found, so a change is logged once.
     degraded: AtomicBool,
 }
 
 impl AppState {
-    /// The state of a daemon serving `backend`.
+    /// The state of a daemon serving `backend`. Takes one password hash's time
+    /// (tens of milliseconds): it builds the dummy hash for unknown-email logins.
     pub fn new(
         backend: Backend,
         tier: Tier,
@@ -79,6 +89,12 @@ impl AppState {
             .map(usize::from)
             .unwrap_or(1)
             .max(1);
+        let dummy_hash = secrets::hash_password(&secrets::new_token()).unwrap_or_else(|error| {
+            // Never happens with the built-in parameters; a login of an unknown
+            // email still fails, only faster.
+            tracing::error!("cannot build the dummy password hash: {error:#}");
+            String::new()
+        });
         AppState {
             inner: Arc::new(StateInner {
                 backend,
@@ -87,6 +103,7 @@ impl AppState {
                 started: Instant::now(),
                 bootstrap,
                 hashing: Semaphore::new(parallel_hashes),
+                dummy_hash,
                 degraded: AtomicBool::new(false),
             }),
         }
@@ -138,18 +155,16 @@ impl AppState {
         password: String,
         hash: Option<String>,
     ) -> Result<bool, ApiError> {
-        self.password_work(move || match hash {
-            Some(hash) => secrets::verify_password(&password, &hash),
-            None => {
-                secrets::verify_against_dummy(&password);
-                false
-            }
-        })
-        .await
+        let known_user = hash.is_some();
+        let hash = hash.unwrap_or_else(|| self.inner.dummy_hash.clone());
+        // The check runs first, so an unknown user costs one full check too.
+        self.password_work(move || secrets::verify_password(&password, &hash) && known_user)
+            .await
     }
 }
 
-/// The API's router with every layer: tracing, panic catching, CORS, body limit.
+/// The API's router with every layer: tracing, panic catching, CORS, request
+/// timeout, body limit.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
@@ -162,12 +177,45 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(from_fn(request_timeout))
+        .layer(from_fn(refuse_announced_oversize))
         .layer(from_fn_with_state(state.clone(), cors::cors))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal(&"a request handler panicked").into_response()
         }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Answers 413 at once when `Content-Length` announces a body over
+/// [`BODY_LIMIT_BYTES`], instead of reading it (or waiting for it) first.
+async fn refuse_announced_oversize(request: Request, next: Next) -> Response {
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if announced.is_some_and(|length| length > BODY_LIMIT_BYTES as u64) {
+        return ApiError::payload_too_large().into_response();
+    }
+    next.run(request).await
+}
+
+/// Answers 408 when a request (reading its body included) takes longer than
+/// [`REQUEST_TIMEOUT`].
+async fn request_timeout(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request took longer than {} s (was its body sent too slowly?)",
+                REQUEST_TIMEOUT.as_secs()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 /// `GET /health`: 200 `ok`, or 503 `degraded` naming each dependency that does not
@@ -223,34 +271,17 @@ async fn health(State(state): State<AppState>) -> Response {
 }
 
 /// Serves `listener` until `shutdown` completes, then lets in-flight requests
-/// finish for up to [`SHUTDOWN_GRACE`].
+/// finish for up to [`SHUTDOWN_GRACE`]; with the default [`ConnectionLimits`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let stopping = Arc::new(tokio::sync::Notify::new());
-    let signalled = stopping.clone();
-    let server = axum::serve(
+    connections::serve_router(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state),
+        ConnectionLimits::default(),
+        shutdown,
     )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        signalled.notify_one();
-    });
-    let grace = async {
-        stopping.notified().await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        result = server => result,
-        () = grace => {
-            tracing::warn!(
-                "requests still open {} s after the shutdown signal; closing them",
-                SHUTDOWN_GRACE.as_secs()
-            );
-            Ok(())
-        }
-    }
+    .await
 }

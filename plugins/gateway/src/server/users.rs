@@ -20,8 +20,9 @@ pub async fn list(State(state): State<AppState>, _admin: Admin) -> Result<Respon
     Ok(Json(json!({ "users": users })).into_response())
 }
 
-/// The body of `POST /api/users`.
+/// The body of `POST /api/users`; unknown fields are refused (422).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateBody {
     name: String,
     email: String,

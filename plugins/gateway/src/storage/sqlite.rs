@@ -23,7 +23,9 @@ use super::{
 use crate::clock::unix_now;
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+/// Each runs in one transaction with foreign keys enforced.
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE users (
         id            INTEGER PRIMARY KEY,
         name          TEXT    NOT NULL,
@@ -39,7 +41,40 @@ const MIGRATIONS: &[&str] = &[r#"
         expires_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX sessions_by_user ON sessions (user_id);
-"#];
+"#,
+    // 2: user ids are never reused. Without AUTOINCREMENT SQLite hands out
+    // max(id) + 1, so deleting the newest user gave their id to the next one (audit
+    // lines became ambiguous; a delayed DELETE removed someone else). The tables are
+    // rebuilt with ids, sessions and foreign keys kept; copying the rows with their
+    // ids makes SQLite remember the highest one. Sessions move first: dropping
+    // `users` while they still referenced it would cascade-delete them. Renaming
+    // `users_v2` rewrites the reference in `sessions_v2` (SQLite >= 3.26).
+    r#"
+    CREATE TABLE users_v2 (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        name          TEXT    NOT NULL,
+        email         TEXT    NOT NULL UNIQUE,
+        password_hash TEXT    NOT NULL,
+        role          TEXT    NOT NULL CHECK (role IN ('admin', 'user')),
+        created_at    INTEGER NOT NULL
+    );
+    INSERT INTO users_v2 (id, name, email, password_hash, role, created_at)
+        SELECT id, name, email, password_hash, role, created_at FROM users ORDER BY id;
+    CREATE TABLE sessions_v2 (
+        token_hash BLOB    PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users_v2 (id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO sessions_v2 (token_hash, user_id, created_at, expires_at)
+        SELECT token_hash, user_id, created_at, expires_at FROM sessions;
+    DROP TABLE sessions;
+    DROP TABLE users;
+    ALTER TABLE users_v2 RENAME TO users;
+    ALTER TABLE sessions_v2 RENAME TO sessions;
+    CREATE INDEX sessions_by_user ON sessions (user_id);
+"#,
+];
 
 /// Sessions kept in memory before the cache is cleared and refilled from disk.
 const SESSION_CACHE_LIMIT: usize = 100_000;
@@ -641,6 +676,143 @@ mod tests {
                 Err(StoreError::NotFound)
             ));
         });
+    }
+
+    #[test]
+    fn user_ids_are_never_reused_even_across_reopening() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("gateway.db");
+        let deleted = runtime().block_on(async {
+            let store = SqliteStore::open(&path).unwrap();
+            store
+                .create_first_admin(new_user("a@example.com", Role::Admin))
+                .await
+                .unwrap();
+            let b = store
+                .create_user(new_user("b@example.com", Role::User))
+                .await
+                .unwrap();
+            store.delete_user(b.id).await.unwrap();
+            let c = store
+                .create_user(new_user("c@example.com", Role::User))
+                .await
+                .unwrap();
+            assert!(
+                c.id > b.id,
+                "c got id {} after b's {} was deleted",
+                c.id,
+                b.id
+            );
+            store.delete_user(c.id).await.unwrap();
+            store.close().await.unwrap();
+            c.id
+        });
+        runtime().block_on(async {
+            let store = SqliteStore::open(&path).unwrap();
+            let d = store
+                .create_user(new_user("d@example.com", Role::User))
+                .await
+                .unwrap();
+            assert!(
+                d.id > deleted,
+                "d got id {} after {deleted} was deleted",
+                d.id
+            );
+        });
+    }
+
+    /// A database as the first schema version left it: users 1..=3, sessions of 2
+    /// and 3, user 4 created and deleted (so its id is already lost to reuse).
+    fn write_schema_1_database(path: &Path) {
+        let connection = Connection::open(path).unwrap();
+        configure(&connection).unwrap();
+        connection.execute_batch(MIGRATIONS[0]).unwrap();
+        connection.pragma_update(None, "user_version", 1).unwrap();
+        for (id, email, role) in [
+            (1, "ada@example.com", "admin"),
+            (2, "bob@example.com", "user"),
+            (3, "cy@example.com", "user"),
+            (4, "dee@example.com", "user"),
+        ] {
+            connection
+                .execute(
+                    "INSERT INTO users (id, name, email, password_hash, role, created_at)
+                     VALUES (?1, 'Name', ?2, 'hash', ?3, 100)",
+                    params![id, email, role],
+                )
+                .unwrap();
+        }
+        connection
+            .execute("DELETE FROM users WHERE id = 4", [])
+            .unwrap();
+        for (token, user_id) in [([2u8; 32], 2), ([3u8; 32], 3)] {
+            connection
+                .execute(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+                     VALUES (?1, ?2, 0, ?3)",
+                    params![&token[..], user_id, unix_now() + 3600],
+                )
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn an_old_database_migrates_and_keeps_its_users_sessions_and_foreign_keys() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("gateway.db");
+        write_schema_1_database(&path);
+        let before = read_stored_users(&path).unwrap();
+        assert_eq!(before.len(), 3);
+        runtime().block_on(async {
+            let store = SqliteStore::open(&path).unwrap();
+            let users = store.list_users().await.unwrap();
+            let ids: Vec<i64> = users.iter().map(|user| user.id).collect();
+            assert_eq!(ids, [1, 2, 3]);
+            let session = store.find_session(&[3; 32]).await.unwrap().unwrap();
+            assert_eq!(session.user.email, "cy@example.com");
+            // The newest user goes; the next one must not get their id back.
+            store.delete_user(3).await.unwrap();
+            let next = store
+                .create_user(new_user("eve@example.com", Role::User))
+                .await
+                .unwrap();
+            assert!(next.id > 3, "the new user got the deleted id {}", next.id);
+            // The rebuilt sessions table still cascades from users.
+            store.delete_user(2).await.unwrap();
+            store.close().await.unwrap();
+        });
+        assert_eq!(read_stored_users(&path).unwrap()[0], before[0]);
+        let connection = Connection::open(&path).unwrap();
+        configure(&connection).unwrap();
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let orphans: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM sessions WHERE user_id IN (2, 3)",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(orphans, 0, "sessions of deleted users were left behind");
+        let problems: i64 = connection
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(problems, 0);
+        let schema: String = connection
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'sessions'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert!(
+            schema.contains("REFERENCES \"users\"") || schema.contains("REFERENCES users "),
+            "{schema}"
+        );
     }
 
     #[test]
