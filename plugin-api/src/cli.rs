@@ -151,15 +151,23 @@ fn arg_from_spec(spec: &ArgSpec) -> Arg {
                 .value_parser(clap::value_parser!(i64))
                 .allow_negative_numbers(true),
             ValueType::Unsigned => arg.value_parser(clap::value_parser!(u64)),
-            ValueType::Number => arg
-                .value_parser(clap::value_parser!(f64))
-                .allow_negative_numbers(true),
+            ValueType::Number => arg.value_parser(finite_number).allow_negative_numbers(true),
         };
     }
     for other in &spec.conflicts_with {
         arg = arg.conflicts_with(other.clone());
     }
     arg
+}
+
+/// A decimal number JSON can carry: `inf`, `NaN` and `1e400` parse as `f64` but have
+/// no JSON number, so they would reach the plugin as `null`.
+fn finite_number(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(number) if number.is_finite() => Ok(number),
+        Ok(_) => Err(format!("`{text}` is not a finite number")),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 /// Collects the invocation for `spec`, whose matches are `matches` (the matches of

@@ -74,6 +74,15 @@ impl Reader {
                 self.end_pipeline();
                 self.read_here_documents(chars, index + 1)
             }
+            '(' if next == Some('(') => {
+                // `(( … ))` is arithmetic (`<<` in it is a shift, not a here-document);
+                // what it runs through `$(…)` is read like a substitution.
+                self.end_pipeline();
+                let end = closing_arithmetic(chars, index + 2);
+                self.add_substitution(chars, index, index + 1, end);
+                self.end_pipeline();
+                end + 1
+            }
             ';' | '(' | ')' => {
                 self.end_pipeline();
                 index + 1
@@ -155,11 +164,17 @@ impl Reader {
                 self.add_substitution(chars, index, index + 1, end);
                 end + 1
             }
+            '$' if next == Some('(') && chars.get(index + 2) == Some(&'(') => {
+                let end = closing_arithmetic(chars, index + 3);
+                self.add_substitution(chars, index, index + 2, end);
+                end + 1
+            }
             '$' if next == Some('(') => {
                 let end = closing_paren(chars, index + 2);
                 self.add_substitution(chars, index, index + 2, end);
                 end + 1
             }
+            '$' if next == Some('\'') => self.read_ansi_c_quoted(chars, index + 2),
             '#' if !self.in_word => {
                 let mut end = index;
                 while end < chars.len() && chars[end] != '\n' {
@@ -186,6 +201,11 @@ impl Reader {
                     index += 2;
                 }
                 ('\\', Some('\n')) => index += 2,
+                ('$', Some('(')) if chars.get(index + 2) == Some(&'(') => {
+                    let end = closing_arithmetic(chars, index + 3);
+                    self.add_substitution(chars, index, index + 2, end);
+                    index = end + 1;
+                }
                 ('$', Some('(')) => {
                     let end = closing_paren(chars, index + 2);
                     self.add_substitution(chars, index, index + 2, end);
@@ -200,6 +220,25 @@ impl Reader {
                     self.word.text.push(other);
                     index += 1;
                 }
+            }
+        }
+        index + 1
+    }
+
+    /// Reads an ANSI-C quoted string (`$'…'`) whose content starts at `start`. Unlike
+    /// `'…'` it may hold an escaped quote (`$'it\'s'`), and its escapes are decoded
+    /// (`$'\x2f'` is `/`), as the shell does before running the command.
+    fn read_ansi_c_quoted(&mut self, chars: &[char], start: usize) -> usize {
+        self.in_word = true;
+        let mut index = start;
+        while index < chars.len() && chars[index] != '\'' {
+            if chars[index] == '\\' && index + 1 < chars.len() {
+                let (decoded, used) = ansi_c_escape(&chars[index + 1..]);
+                self.word.text.push_str(&decoded);
+                index += 1 + used;
+            } else {
+                self.word.text.push(chars[index]);
+                index += 1;
             }
         }
         index + 1
@@ -263,25 +302,8 @@ impl Reader {
     /// to the last command. Returns the index after the last body.
     fn read_here_documents(&mut self, chars: &[char], mut index: usize) -> usize {
         for (delimiter, strip_tabs) in std::mem::take(&mut self.pending_documents) {
-            let mut body = String::new();
-            while index < chars.len() {
-                let line_end = chars[index..]
-                    .iter()
-                    .position(|&c| c == '\n')
-                    .map_or(chars.len(), |offset| index + offset);
-                let line: String = chars[index..line_end].iter().collect();
-                index = (line_end + 1).min(chars.len());
-                let compared = if strip_tabs {
-                    line.trim_start_matches('\t')
-                } else {
-                    line.as_str()
-                };
-                if compared == delimiter {
-                    break;
-                }
-                body.push_str(&line);
-                body.push('\n');
-            }
+            let (body, end) = here_document_body(chars, index, &delimiter, strip_tabs);
+            index = end;
             let target = self
                 .pipelines
                 .last_mut()
@@ -294,36 +316,238 @@ impl Reader {
     }
 }
 
+/// What the escape after a backslash in `$'…'` stands for (`rest` starts after the
+/// backslash and is not empty), and how many characters of `rest` it uses.
+fn ansi_c_escape(rest: &[char]) -> (String, usize) {
+    // A number of at most `max` digits of `radix` after the escape letter.
+    let number = |skip: usize, radix: u32, max: usize| {
+        let digits: String = rest[skip..]
+            .iter()
+            .take(max)
+            .take_while(|c| c.is_digit(radix))
+            .collect();
+        let value = u32::from_str_radix(&digits, radix).ok();
+        (value.and_then(char::from_u32), digits.chars().count())
+    };
+    let simple = |c: char| (c.to_string(), 1);
+    match rest[0] {
+        'a' => simple('\u{7}'),
+        'b' => simple('\u{8}'),
+        'e' | 'E' => simple('\u{1b}'),
+        'f' => simple('\u{c}'),
+        'n' => simple('\n'),
+        'r' => simple('\r'),
+        't' => simple('\t'),
+        'v' => simple('\u{b}'),
+        '\\' | '\'' | '"' | '?' => simple(rest[0]),
+        'c' if rest.len() > 1 => (
+            char::from_u32(u32::from(rest[1]) & 0x1f)
+                .map(String::from)
+                .unwrap_or_default(),
+            2,
+        ),
+        letter @ ('x' | 'u' | 'U') => {
+            let max = match letter {
+                'x' => 2,
+                'u' => 4,
+                _ => 8,
+            };
+            match number(1, 16, max) {
+                (Some(decoded), used) if used > 0 => (decoded.to_string(), 1 + used),
+                _ => (format!("\\{letter}"), 1),
+            }
+        }
+        '0'..='7' => {
+            let (decoded, used) = number(0, 8, 3);
+            (decoded.map(String::from).unwrap_or_default(), used)
+        }
+        // Not an escape: the shell keeps the backslash.
+        other => (format!("\\{other}"), 1),
+    }
+}
+
 /// The index of the `)` closing a `(` whose content starts at `start` (or the end).
+///
+/// Skips what the shell does not count as parentheses: quoted text (with `$(…)`
+/// nested inside double quotes), escapes, backticks, comments, the bodies of
+/// here-documents, and arithmetic `((…))` (where `<<` is a shift). Iterative, with
+/// its own stack, so deeply nested input cannot overflow the thread's stack.
 fn closing_paren(chars: &[char], start: usize) -> usize {
-    let mut depth = 0usize;
+    closing(chars, start, Frame::Code { depth: 0 })
+}
+
+/// The index of the second `)` of the `))` closing an arithmetic `((` (or `$((`)
+/// whose content starts at `start` (or the end).
+fn closing_arithmetic(chars: &[char], start: usize) -> usize {
+    closing(chars, start, Frame::Arithmetic { depth: 0 })
+}
+
+/// What [`closing`] is inside of.
+enum Frame {
+    /// Commands, inside `depth` plain parentheses.
+    Code { depth: usize },
+    /// Arithmetic (`((…))`), inside `depth` parentheses.
+    Arithmetic { depth: usize },
+    /// Double quotes.
+    Quoted,
+}
+
+fn closing(chars: &[char], start: usize, first: Frame) -> usize {
+    let mut frames = vec![first];
+    let mut pending_documents: Vec<(String, bool)> = Vec::new();
     let mut index = start;
     while index < chars.len() {
-        match chars[index] {
-            '\\' => index += 1,
-            '\'' => {
-                index += 1;
-                while index < chars.len() && chars[index] != '\'' {
+        let next = chars.get(index + 1).copied();
+        let Some(frame) = frames.last_mut() else {
+            break;
+        };
+        let in_code = matches!(frame, Frame::Code { .. });
+        match (frame, chars[index]) {
+            (_, '\\') => index += 1,
+            (_, '`') => index = closing_backtick(chars, index + 1),
+            (Frame::Quoted, '"') => {
+                frames.pop();
+            }
+            (Frame::Quoted, '$') if next == Some('(') => {
+                if chars.get(index + 2) == Some(&'(') {
+                    frames.push(Frame::Arithmetic { depth: 0 });
+                    index += 2;
+                } else {
+                    frames.push(Frame::Code { depth: 0 });
                     index += 1;
                 }
             }
-            '"' => {
-                index += 1;
-                while index < chars.len() && chars[index] != '"' {
+            (Frame::Quoted, _) => {}
+            (_, '"') => frames.push(Frame::Quoted),
+            (_, '$') if next == Some('\'') => {
+                index += 2;
+                while index < chars.len() && chars[index] != '\'' {
                     if chars[index] == '\\' {
                         index += 1;
                     }
                     index += 1;
                 }
             }
-            '(' => depth += 1,
-            ')' if depth == 0 => return index,
-            ')' => depth -= 1,
-            _ => {}
+            (_, '\'') => {
+                index += 1;
+                while index < chars.len() && chars[index] != '\'' {
+                    index += 1;
+                }
+            }
+            (_, '#') if in_code && (index == start || starts_word(chars[index - 1])) => {
+                while index + 1 < chars.len() && chars[index + 1] != '\n' {
+                    index += 1;
+                }
+            }
+            (_, '<') if in_code && next == Some('<') && chars.get(index + 2) != Some(&'<') => {
+                let (delimiter, strip_tabs, end) = here_document_delimiter(chars, index + 2);
+                pending_documents.push((delimiter, strip_tabs));
+                index = end;
+                continue;
+            }
+            (_, '\n') if in_code && !pending_documents.is_empty() => {
+                index += 1;
+                for (delimiter, strip_tabs) in std::mem::take(&mut pending_documents) {
+                    index = here_document_body(chars, index, &delimiter, strip_tabs).1;
+                }
+                continue;
+            }
+            (Frame::Code { .. }, '(') if next == Some('(') => {
+                frames.push(Frame::Arithmetic { depth: 0 });
+                index += 1;
+            }
+            (Frame::Code { depth } | Frame::Arithmetic { depth }, '(') => *depth += 1,
+            (Frame::Code { depth: 0 }, ')') => {
+                frames.pop();
+                if frames.is_empty() {
+                    return index;
+                }
+            }
+            (Frame::Arithmetic { depth: 0 }, ')') if next == Some(')') => {
+                frames.pop();
+                index += 1;
+                if frames.is_empty() {
+                    return index;
+                }
+            }
+            // `((a) …)`: not arithmetic after all but two parentheses, the inner one
+            // now closed.
+            (frame @ Frame::Arithmetic { depth: 0 }, ')') => *frame = Frame::Code { depth: 0 },
+            (Frame::Code { depth } | Frame::Arithmetic { depth }, ')') => *depth -= 1,
+            (Frame::Code { .. } | Frame::Arithmetic { .. }, _) => {}
         }
         index += 1;
     }
     chars.len()
+}
+
+/// Whether a `#` after `previous` starts a comment (it starts a word).
+fn starts_word(previous: char) -> bool {
+    matches!(previous, ' ' | '\t' | '\n' | ';' | '&' | '|' | '(' | ')')
+}
+
+/// The delimiter of a here-document whose operator `<<` ends before `start`, whether
+/// its body lines lose leading tabs (`<<-`), and the index after the delimiter. Quotes
+/// and backslashes in the delimiter are removed, as the shell does.
+fn here_document_delimiter(chars: &[char], start: usize) -> (String, bool, usize) {
+    let strip_tabs = chars.get(start) == Some(&'-');
+    let mut index = start + usize::from(strip_tabs);
+    while index < chars.len() && matches!(chars[index], ' ' | '\t') {
+        index += 1;
+    }
+    let mut delimiter = String::new();
+    while index < chars.len() {
+        match chars[index] {
+            ' ' | '\t' | '\n' | ';' | '&' | '|' | '<' | '>' | '(' | ')' => break,
+            quote @ ('\'' | '"') => {
+                index += 1;
+                while index < chars.len() && chars[index] != quote {
+                    delimiter.push(chars[index]);
+                    index += 1;
+                }
+            }
+            '\\' => {
+                if let Some(&escaped) = chars.get(index + 1) {
+                    delimiter.push(escaped);
+                }
+                index += 1;
+            }
+            other => delimiter.push(other),
+        }
+        index += 1;
+    }
+    (delimiter, strip_tabs, index.min(chars.len()))
+}
+
+/// The body of a here-document that starts at `start` and ends with a line that is
+/// `delimiter` (or at the end), and the index after that line.
+fn here_document_body(
+    chars: &[char],
+    start: usize,
+    delimiter: &str,
+    strip_tabs: bool,
+) -> (String, usize) {
+    let mut body = String::new();
+    let mut index = start;
+    while index < chars.len() {
+        let line_end = chars[index..]
+            .iter()
+            .position(|&c| c == '\n')
+            .map_or(chars.len(), |offset| index + offset);
+        let line: String = chars[index..line_end].iter().collect();
+        index = (line_end + 1).min(chars.len());
+        let compared = if strip_tabs {
+            line.trim_start_matches('\t')
+        } else {
+            line.as_str()
+        };
+        if compared == delimiter {
+            break;
+        }
+        body.push_str(&line);
+        body.push('\n');
+    }
+    (body, index)
 }
 
 /// The index of the backtick closing one whose content starts at `start`.
