@@ -38,6 +38,17 @@ fn a_local_gateway_moves_to_the_team_tier_and_back() {
     let port = gateway.port;
     let admin = token(port, ADMIN_EMAIL, ADMIN_PASSWORD);
     create_user(port, &admin, "Bob", "bob@example.com", "bob-password");
+    // The newest user (id 3) is deleted before the migration: no one may get that
+    // id again, on either side of it.
+    create_user(port, &admin, "Dan", "dan@example.com", "dan-password");
+    let deleted = http(
+        port,
+        "DELETE",
+        "/api/users/3",
+        &[("Authorization", &bearer(&admin))],
+        None,
+    );
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
     let database = gateway
         .sandbox
         .home()
@@ -116,13 +127,23 @@ fn a_local_gateway_moves_to_the_team_tier_and_back() {
             .superuser_sql("SELECT string_agg(email, ',' ORDER BY id) FROM mosaic_gateway.users"),
         "ada@example.com,bob@example.com"
     );
-    // New users continue after the copied ids.
+    // New users continue after every id the local tier handed out (Dan's 3 too).
     create_user(port, &admin, "Carol", "carol@example.com", "carol-password");
     assert_eq!(
         postgres
             .superuser_sql("SELECT id FROM mosaic_gateway.users WHERE email = 'carol@example.com'"),
-        "3"
+        "4"
     );
+    // The newest team user goes too, before the way back.
+    create_user(port, &admin, "Erin", "erin@example.com", "erin-password");
+    let deleted = http(
+        port,
+        "DELETE",
+        "/api/users/5",
+        &[("Authorization", &bearer(&admin))],
+        None,
+    );
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
     // The SQLite database is kept, untouched, as the backup.
     assert!(database.exists());
     let backup_bytes = std::fs::read(&database).unwrap();
@@ -150,7 +171,25 @@ fn a_local_gateway_moves_to_the_team_tier_and_back() {
     let health = http(port, "GET", "/health", &[], None);
     assert_eq!(health.json()["tier"], "local");
     token(port, "carol@example.com", "carol-password");
-    token(port, ADMIN_EMAIL, ADMIN_PASSWORD);
+    let admin = token(port, ADMIN_EMAIL, ADMIN_PASSWORD);
+    // Erin's id 5 stays used in the new SQLite database.
+    create_user(port, &admin, "Finn", "finn@example.com", "finn-password");
+    let users = http(
+        port,
+        "GET",
+        "/api/users",
+        &[("Authorization", &bearer(&admin))],
+        None,
+    );
+    assert_eq!(users.status, 200, "{}", users.body);
+    let finn = users.json()["users"]
+        .as_array()
+        .expect("a users array")
+        .iter()
+        .find(|user| user["email"] == "finn@example.com")
+        .expect("finn is listed")["id"]
+        .clone();
+    assert_eq!(finn, 6, "{}", users.body);
     let kept: Vec<_> = std::fs::read_dir(database.parent().unwrap())
         .unwrap()
         .flatten()

@@ -270,10 +270,13 @@ fn verify(source: &[StoredUser], copied: &[StoredUser], place: &str) -> Result<(
 
 fn copy_to_team(installation: &Installation, target: &Settings) -> Result<Copied> {
     let database = installation.layout.database_file();
-    let users = if database.exists() {
-        sqlite::read_stored_users(&database)?
+    let (users, next_id) = if database.exists() {
+        (
+            sqlite::read_stored_users(&database)?,
+            sqlite::next_user_id(&database)?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), 1)
     };
     let (database_url, _) = team::urls(target)?;
     let place = format!("PostgreSQL ({})", redact_url(database_url.expose()));
@@ -286,7 +289,7 @@ fn copy_to_team(installation: &Installation, target: &Settings) -> Result<Copied
             .map_err(|error| anyhow!("{error}"))?;
         if existing.is_empty() {
             store
-                .import_users(&users)
+                .import_users(&users, next_id)
                 .await
                 .map_err(|error| anyhow!("{error}"))?;
         } else if existing != users {
@@ -311,16 +314,21 @@ fn copy_to_team(installation: &Installation, target: &Settings) -> Result<Copied
 
 fn copy_to_local(installation: &Installation) -> Result<Copied> {
     let (database_url, _) = team::urls(&installation.settings)?;
-    let users = block_on(async {
+    let (users, next_id) = block_on(async {
         let store = PostgresStore::new(database_url)?;
-        store
+        let users = store
             .stored_users()
             .await
-            .map_err(|error| anyhow!("{error}"))
+            .map_err(|error| anyhow!("{error}"))?;
+        let next_id = store
+            .next_user_id()
+            .await
+            .map_err(|error| anyhow!("{error}"))?;
+        anyhow::Ok((users, next_id))
     })?;
     let database = installation.layout.database_file();
     let backup = set_aside(&database)?;
-    let imported = sqlite::import_users(&database, &users)
+    let imported = sqlite::import_users(&database, &users, next_id)
         .and_then(|()| sqlite::read_stored_users(&database))
         .and_then(|copied| verify(&users, &copied, &database.display().to_string()));
     if let Err(error) = imported {

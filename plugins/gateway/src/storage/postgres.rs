@@ -336,9 +336,33 @@ impl PostgresStore {
         .await
     }
 
+    /// The id the next new user will get: past every id this table ever handed out
+    /// (a sequence never goes back), so `gateway migrate` can carry it over.
+    pub async fn next_user_id(&self) -> Result<i64, StoreError> {
+        bounded(async {
+            let client = self.client().await?;
+            let row = client
+                .query_one(
+                    &format!(
+                        "SELECT greatest(
+                             coalesce(pg_sequence_last_value(
+                                 pg_get_serial_sequence('{SCHEMA}.users', 'id')::regclass), 0) + 1,
+                             (SELECT coalesce(max(id), 0) + 1 FROM {SCHEMA}.users))"
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(pg_error)?;
+            Ok(row.get::<_, i64>(0))
+        })
+        .await
+    }
+
     /// Copies `users` (ids and creation times kept) into an empty users table, in
-    /// one transaction. Refuses when the table already holds users.
-    pub async fn import_users(&self, users: &[StoredUser]) -> Result<(), StoreError> {
+    /// one transaction, and makes new users start at `next_id` at the earliest (so
+    /// the id of a user deleted before the migration is not handed out again).
+    /// Refuses when the table already holds users.
+    pub async fn import_users(&self, users: &[StoredUser], next_id: i64) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(pg_error)?;
         lock_users(&transaction).await?;
@@ -377,14 +401,16 @@ impl PostgresStore {
                 .await
                 .map_err(pg_error)?;
         }
-        // New users continue after the highest copied id.
+        // New users continue after the highest copied id, and after every id the
+        // source ever handed out.
         transaction
             .execute(
                 &format!(
                     "SELECT setval(pg_get_serial_sequence('{SCHEMA}.users', 'id'),
-                                   (SELECT coalesce(max(id), 0) + 1 FROM {SCHEMA}.users), false)"
+                                   greatest((SELECT coalesce(max(id), 0) + 1 FROM {SCHEMA}.users),
+                                            $1::bigint), false)"
                 ),
-                &[],
+                &[&next_id],
             )
             .await
             .map_err(pg_error)?;

@@ -289,9 +289,37 @@ pub fn read_stored_users(path: &Path) -> anyhow::Result<Vec<StoredUser>> {
     Ok(users)
 }
 
+/// The id the next new user of the database at `path` will get: past every id it
+/// ever handed out (AUTOINCREMENT remembers them), so `gateway migrate` can carry
+/// it over. 1 for a database without users.
+pub fn next_user_id(path: &Path) -> anyhow::Result<i64> {
+    let store = SqliteStore::open(path)?;
+    let guard = store
+        .inner
+        .connection
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let connection = guard
+        .as_ref()
+        .ok_or_else(|| anyhow!("the database {} is closed", path.display()))?;
+    let next = connection
+        .query_row(
+            "SELECT max(
+                 coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'users'), 0),
+                 coalesce((SELECT max(id) FROM users), 0)
+             ) + 1",
+            [],
+            |row| row.get(0),
+        )
+        .with_context(|| format!("cannot read the next user id of {}", path.display()))?;
+    Ok(next)
+}
+
 /// Creates (and migrates) the database at `path` and copies `users` into it, ids
-/// and creation times kept, in one transaction. Refuses when it already holds users.
-pub fn import_users(path: &Path, users: &[StoredUser]) -> anyhow::Result<()> {
+/// and creation times kept, in one transaction; new users start at `next_id` at the
+/// earliest (so the id of a user deleted before the migration is not handed out
+/// again). Refuses when it already holds users.
+pub fn import_users(path: &Path, users: &[StoredUser], next_id: i64) -> anyhow::Result<()> {
     let store = SqliteStore::open(path)?;
     let mut guard = store
         .inner
@@ -324,6 +352,19 @@ pub fn import_users(path: &Path, users: &[StoredUser]) -> anyhow::Result<()> {
                 user.role.as_str(),
                 user.created_at
             ],
+        )?;
+    }
+    // AUTOINCREMENT keeps its high-water mark in sqlite_sequence (a row appears with
+    // the first insert); raise it to what the source had handed out.
+    let handed_out = next_id.saturating_sub(1);
+    let updated = transaction.execute(
+        "UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'users'",
+        params![handed_out],
+    )?;
+    if updated == 0 && handed_out > 0 {
+        transaction.execute(
+            "INSERT INTO sqlite_sequence (name, seq) VALUES ('users', ?1)",
+            params![handed_out],
         )?;
     }
     transaction.commit()?;
