@@ -1,14 +1,17 @@
 //! The gateway's life through the installed binary: headless install, the API,
 //! stop/start with the data kept, SIGKILL recovery, stale pid files, a corrupt
-//! config, uninstall. Each test runs its own daemon on a free port in a temp HOME
+//! config, uninstall; starts and stops racing each other; stop, status and
+//! uninstall working from what they can read. Each test runs its own daemon on a free port in a temp HOME
 //! (the built-in supervisor: there is no systemd here) and kills it at the end.
 
 mod gateway_support;
 
 use std::time::Duration;
 
+use gateway_support::lifecycle::*;
 use gateway_support::*;
 use mosaic_tests::Run;
+use nix::sys::signal::Signal;
 use serde_json::json;
 
 #[test]
@@ -241,15 +244,18 @@ fn install_login_manage_users_restart_and_uninstall() {
 }
 
 #[test]
-fn a_killed_daemon_is_reported_and_start_brings_it_back_with_its_data() {
+fn a_killed_gateway_is_reported_and_start_brings_it_back_with_its_data() {
     let gateway = GatewaySandbox::new();
     gateway.install().expect_code(0);
     let pid = gateway.daemon_pid().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    // Both processes die at once (as in an out-of-memory kill): nothing restarts.
+    for process in gateway
+        .supervisor_processes()
+        .into_iter()
+        .chain(gateway.daemon_processes())
+    {
+        signal(process, Signal::SIGKILL);
+    }
     assert!(
         wait_for(Duration::from_secs(10), || !gateway.healthy()),
         "the killed daemon still answers"
@@ -268,6 +274,143 @@ fn a_killed_daemon_is_reported_and_start_brings_it_back_with_its_data() {
     assert!(gateway.healthy());
     assert_ne!(gateway.daemon_pid(), Some(pid));
     token(gateway.port, ADMIN_EMAIL, ADMIN_PASSWORD);
+}
+
+/// Replaces config.json with `text` and checks that `gateway stop` still stops the
+/// running gateway, saying what it could not read.
+fn stop_with_config(gateway: &GatewaySandbox, text: &str) {
+    gateway.run(&["gateway", "start"]).expect_code(0);
+    assert!(gateway.healthy());
+    let original = std::fs::read_to_string(gateway.config_file()).unwrap();
+    std::fs::write(gateway.config_file(), text).unwrap();
+    let status = gateway.run(&["gateway", "status"]);
+    let stop = stop_everything(gateway);
+    assert!(
+        stop.stdout.starts_with("gateway stopped (daemon pid "),
+        "{}",
+        stop.stdout
+    );
+    std::fs::write(gateway.config_file(), original).unwrap();
+    // What status could tell, from the pid files.
+    assert!(
+        status.stdout.contains("gateway: running (pid "),
+        "{}\n{}",
+        status.stdout,
+        status.stderr
+    );
+}
+
+#[test]
+fn stop_works_when_config_json_is_broken() {
+    let gateway = GatewaySandbox::new();
+    gateway.install().expect_code(0);
+
+    // Not JSON at all: stopped by the pid files, with a warning naming the file.
+    gateway.run(&["gateway", "start"]).expect_code(0);
+    let original = std::fs::read_to_string(gateway.config_file()).unwrap();
+    std::fs::write(gateway.config_file(), "{ nope").unwrap();
+    let status = gateway.run(&["gateway", "status"]);
+    status.expect_code(1);
+    assert!(
+        status.stdout.starts_with("gateway: running (pid "),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stderr.contains("config.json:1:3"),
+        "{}",
+        status.stderr
+    );
+    let stop = stop_everything(&gateway);
+    assert!(
+        stop.stderr.contains("cannot read the gateway's settings")
+            && stop.stderr.contains("config.json:1:3"),
+        "{}",
+        stop.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(gateway.config_file()).unwrap(),
+        "{ nope",
+        "stop changed the broken file"
+    );
+    std::fs::write(gateway.config_file(), &original).unwrap();
+
+    // Another section nested 200 deep: the gateway section is still read.
+    let mut config: serde_json::Value = serde_json::from_str(&original).unwrap();
+    config["junk"] = json!(null);
+    let deep = format!("{}1{}", "{\"x\":".repeat(200), "}".repeat(200));
+    let text = serde_json::to_string_pretty(&config)
+        .unwrap()
+        .replace("\"junk\": null", &format!("\"junk\": {deep}"));
+    stop_with_config(&gateway, &text);
+}
+
+#[test]
+fn status_says_why_it_cannot_tell_whether_an_admin_exists() {
+    let gateway = GatewaySandbox::new();
+    gateway.install().expect_code(0);
+    gateway.run(&["gateway", "stop"]).expect_code(0);
+    let database = gateway
+        .sandbox
+        .home()
+        .join(".local/share/mosaic/gateway/gateway.db");
+    std::fs::write(&database, "this is not a database\n".repeat(400)).unwrap();
+    let status = gateway.run(&["gateway", "status"]);
+    status.expect_code(3);
+    let expected = format!(
+        "admin present:    unknown (cannot read {}: file is not a database)",
+        database.display()
+    );
+    assert!(status.stdout.contains(&expected), "{}", status.stdout);
+    let json = gateway.run(&["--json", "gateway", "status"]);
+    json.expect_code(3);
+    let json = json.json();
+    assert_eq!(json["admin_present"], json!(null));
+    assert!(
+        json["admin_present_error"]
+            .as_str()
+            .unwrap()
+            .contains("file is not a database"),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_daemon_running_without_its_config_section_is_reported_and_uninstalled() {
+    let gateway = GatewaySandbox::new();
+    gateway.install().expect_code(0);
+    let pid = gateway.daemon_pid().unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(gateway.config_file()).unwrap()).unwrap();
+    config.as_object_mut().unwrap().remove("gateway");
+    std::fs::write(gateway.config_file(), config.to_string()).unwrap();
+
+    let status = gateway.run(&["gateway", "status"]);
+    status.expect_code(4);
+    assert!(
+        status
+            .stdout
+            .contains(&format!("gateway: running (pid {pid}) but not installed")),
+        "{}",
+        status.stdout
+    );
+    let json = gateway.run(&["--json", "gateway", "status"]);
+    json.expect_code(4);
+    assert_eq!(json.json()["installed"], json!(false));
+    assert_eq!(json.json()["running"], json!(true));
+
+    let uninstall = gateway.run(&["gateway", "uninstall"]);
+    uninstall.expect_code(0);
+    let said = format!("{}{}", uninstall.stdout, uninstall.stderr);
+    assert!(said.contains("gateway was not installed"), "{said}");
+    assert!(!said.contains("uninstalled"), "{said}");
+    assert!(
+        said.contains(&format!("gateway stopped (daemon pid {pid}")),
+        "{said}"
+    );
+    assert!(gateway.daemon_processes().is_empty());
+    assert!(gateway.supervisor_processes().is_empty());
+    gateway.run(&["gateway", "status"]).expect_code(3);
 }
 
 #[test]

@@ -243,13 +243,16 @@ fn headless_team_install_and_two_replicas_behave_as_one() {
     );
     assert_no_secrets(&human.stdout);
 
-    // Killing A loses nothing: B serves A's session and every user.
+    // Killing A (its supervisor first, so nothing brings it back) loses nothing:
+    // B serves A's session and every user.
     let a_pid = a.daemon_pid().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(a_pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    for pid in a.supervisor_processes().into_iter().chain([a_pid]) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+    }
     assert!(wait_for(Duration::from_secs(10), || !a.healthy()));
     assert_eq!(me(b.port, &admin).status, 200);
     let listed = http(

@@ -7,19 +7,24 @@
 //! bootstrap token when there is no admin yet, and serves until SIGTERM or SIGINT.
 //! Then in-flight requests finish, the storage is closed cleanly and the pid file
 //! is removed. Log lines (timestamped, via `tracing`) go to stderr, which the
-//! service manager sends to the log file.
+//! service manager sends to the log file; the daemon rotates that file itself
+//! ([`crate::service::log_rotation`]).
 
 use std::cell::RefCell;
+use std::io::Write;
+use std::sync::Arc;
 
 use anyhow::{bail, Context as _, Result};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::broadcast;
 use tracing::dispatcher::{self, DefaultGuard, Dispatch};
 use tracing::Level;
+use tracing_subscriber::fmt::MakeWriter;
 
 use crate::layout::Layout;
 use crate::pidfile::PidFile;
 use crate::server::{self, AppState, BootstrapGate};
+use crate::service::log_rotation::StderrRotation;
 use crate::settings::{is_exposed, Settings, Tier};
 use crate::storage::{Backend, ClusterEvent, StoreError};
 
@@ -28,10 +33,63 @@ thread_local! {
     static THREAD_LOG_GUARD: RefCell<Option<DefaultGuard>> = const { RefCell::new(None) };
 }
 
+/// How the daemon logs.
+#[derive(Debug, Clone, Copy)]
+pub struct LogOptions {
+    /// -1 quiet (warnings), 0 info, 1 debug, 2+ trace.
+    pub verbosity: i8,
+    /// Colours (only on a terminal).
+    pub ansi: bool,
+    /// The size at which the log file is rotated.
+    pub max_bytes: u64,
+}
+
+/// stderr, and after each line the rotation check when stderr is the log file.
+#[derive(Clone)]
+struct LogWriter {
+    rotation: Option<Arc<StderrRotation>>,
+}
+
+/// One log line being written; the rotation check runs when it is dropped.
+struct LogLine<'a> {
+    stderr: std::io::StderrLock<'static>,
+    rotation: Option<&'a StderrRotation>,
+}
+
+impl Write for LogLine<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.stderr.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stderr.flush()
+    }
+}
+
+impl Drop for LogLine<'_> {
+    fn drop(&mut self) {
+        if let Some(rotation) = self.rotation {
+            rotation.rotate_if_full();
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogWriter {
+    type Writer = LogLine<'a>;
+
+    fn make_writer(&'a self) -> LogLine<'a> {
+        LogLine {
+            stderr: std::io::stderr().lock(),
+            rotation: self.rotation.as_deref(),
+        }
+    }
+}
+
 /// The daemon's log subscriber: timestamped lines on stderr. The plugin's global
 /// subscriber forwards to the host (meant for short commands, at warn level), so the
 /// daemon sets its own as the default of every thread it runs.
-fn log_dispatch(verbosity: i8, ansi: bool) -> Dispatch {
+fn log_dispatch(options: LogOptions, rotation: Option<StderrRotation>) -> Dispatch {
+    let verbosity = options.verbosity;
     let level = match verbosity {
         i8::MIN..=-1 => Level::WARN,
         0 => Level::INFO,
@@ -40,8 +98,10 @@ fn log_dispatch(verbosity: i8, ansi: bool) -> Dispatch {
     };
     Dispatch::new(
         tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_ansi(ansi)
+            .with_writer(LogWriter {
+                rotation: rotation.map(Arc::new),
+            })
+            .with_ansi(options.ansi)
             .with_target(verbosity > 0)
             .with_max_level(level)
             .finish(),
@@ -76,10 +136,11 @@ fn ignore_broken_pipes() {
 }
 
 /// Runs the daemon until a shutdown signal; returns the exit code.
-pub fn run(layout: &Layout, settings: &Settings, verbosity: i8, ansi: bool) -> Result<i32> {
+pub fn run(layout: &Layout, settings: &Settings, log: LogOptions) -> Result<i32> {
     ignore_broken_pipes();
     limit_allocator_retention();
-    let dispatch = log_dispatch(verbosity, ansi);
+    let rotation = StderrRotation::for_stderr(&layout.log_file(), log.max_bytes);
+    let dispatch = log_dispatch(log, rotation);
     let _main_thread_log = dispatcher::set_default(&dispatch);
     let pid_file = PidFile::acquire(&layout.pid_file())?;
     let thread_dispatch = dispatch.clone();

@@ -6,8 +6,11 @@
 //! | settings (0600, with secrets) | `<config>/config.json`, section `gateway` |
 //! | one-time bootstrap token (0600) | `<config>/gateway/bootstrap-token` |
 //! | SQLite database (local tier) | `<data>/gateway/gateway.db` |
-//! | daemon log | `<data>/gateway/gateway.log` |
+//! | daemon log (+ rotated `gateway.log.1`…) | `<data>/gateway/gateway.log` |
 //! | pid file (+ its lock) | `<run>/gateway/gateway.pid` |
+//! | built-in supervisor's pid file (+ its lock) | `<run>/gateway/supervisor.pid` |
+//! | built-in supervisor's state (restarts, last exit) | `<run>/gateway/supervisor.json` |
+//! | lock held by start/stop/restart | `<run>/gateway/.lifecycle.lock` |
 //! | systemd user unit | `$XDG_CONFIG_HOME/systemd/user/mosaic-gateway.service` |
 //! | launchd agent | `~/Library/LaunchAgents/dev.mosaic.gateway.plist` |
 
@@ -87,7 +90,33 @@ impl Layout {
 
     /// The pid file the daemon writes (and holds a lock beside) while it runs.
     pub fn pid_file(&self) -> PathBuf {
-        self.run_dir.join("gateway").join("gateway.pid")
+        self.run_files_dir().join("gateway.pid")
+    }
+
+    /// The directory of the run-time files (pid files, locks, supervisor state).
+    pub fn run_files_dir(&self) -> PathBuf {
+        self.run_dir.join("gateway")
+    }
+
+    /// The pid file the built-in supervisor writes (and holds a lock beside).
+    pub fn supervisor_pid_file(&self) -> PathBuf {
+        self.run_files_dir().join("supervisor.pid")
+    }
+
+    /// The built-in supervisor's state: daemon pid, restarts, last exit.
+    pub fn supervisor_state_file(&self) -> PathBuf {
+        self.run_files_dir().join("supervisor.json")
+    }
+
+    /// What start, stop and restart lock (`FileLock` locks `.lifecycle.lock`
+    /// beside it), so two of them never interleave.
+    pub fn lifecycle_lock_subject(&self) -> PathBuf {
+        self.run_files_dir().join("lifecycle")
+    }
+
+    /// The `number`th rotated log (`gateway.log.1` is the newest).
+    pub fn rotated_log_file(&self, number: u32) -> PathBuf {
+        rotated_log_path(&self.log_file(), number)
     }
 
     /// The systemd user unit.
@@ -103,6 +132,13 @@ impl Layout {
             .join("Library/LaunchAgents")
             .join(format!("{LAUNCHD_LABEL}.plist"))
     }
+}
+
+/// `LOG.number`: where the `number`th rotated copy of `log_file` is kept.
+pub fn rotated_log_path(log_file: &Path, number: u32) -> PathBuf {
+    let mut name = log_file.as_os_str().to_owned();
+    name.push(format!(".{number}"));
+    PathBuf::from(name)
 }
 
 /// The `mosaic` executable running this command (the daemon runs the same one).

@@ -29,6 +29,7 @@ use commands::run::Run;
 use commands::start::Start;
 use commands::status::Status;
 use commands::stop::Stop;
+use commands::supervise::Supervise;
 use commands::uninstall::Uninstall;
 use mosaic_plugin_api::{Commands, Manifest, Plugin};
 
@@ -61,7 +62,8 @@ impl Plugin for Gateway {
                 .command::<Logs>()
                 .command::<Uninstall>()
                 .command::<Migrate>()
-                .command::<Run>(),
+                .command::<Run>()
+                .command::<Supervise>(),
         )
     }
 }

@@ -1,11 +1,13 @@
-//! The daemon's pid file, and how the CLI decides whether a daemon is running.
+//! The pid files of the daemon and of the built-in supervisor, and how the CLI
+//! decides whether either is running.
 //!
 //! A pid number alone cannot be trusted: after a crash or a SIGKILL the file stays,
 //! and the number may later belong to any other process. So the daemon holds an
 //! exclusive `flock` on `.gateway.pid.lock` beside the pid file for as long as it
 //! lives — the kernel drops the lock when the process dies, however it dies. The CLI
 //! trusts a pid only while that lock is held *and* the process's command line is a
-//! `mosaic … gateway run`; only then does it ever send it a signal.
+//! `mosaic … gateway run`; only then does it ever send it a signal. The supervisor
+//! (`mosaic … gateway supervise`) does the same with `supervisor.pid`.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -39,6 +41,12 @@ impl PidFile {
     /// Takes the daemon lock and writes this process's pid to `path`. Fails, naming
     /// the running daemon, when another one holds the lock.
     pub fn acquire(path: &Path) -> Result<PidFile> {
+        PidFile::acquire_for(path, "gateway")
+    }
+
+    /// Like [`PidFile::acquire`]; `what` names the process in the error ("gateway",
+    /// "gateway supervisor").
+    pub fn acquire_for(path: &Path, what: &str) -> Result<PidFile> {
         if let Some(directory) = path.parent() {
             create_dir_all_with_mode(directory, 0o700)?;
         }
@@ -56,7 +64,7 @@ impl PidFile {
                         .map(|pid| format!(" (pid {pid})"))
                         .unwrap_or_default();
                     bail!(
-                        "another gateway is already running{holder}: it holds the lock \
+                        "another {what} is already running{holder}: it holds the lock \
                          beside {}; stop it with `mosaic gateway stop`",
                         path.display()
                     );
@@ -128,6 +136,16 @@ pub fn process_command_line(pid: i32) -> Option<Vec<String>> {
 
 /// Whether a command line is `… mosaic … gateway run …`.
 pub fn is_gateway_daemon(words: &[String]) -> bool {
+    is_gateway_command(words, "run")
+}
+
+/// Whether a command line is `… mosaic … gateway supervise …`.
+pub fn is_gateway_supervisor(words: &[String]) -> bool {
+    is_gateway_command(words, "supervise")
+}
+
+/// Whether a command line is `… mosaic … gateway SUBCOMMAND …`.
+fn is_gateway_command(words: &[String], subcommand: &str) -> bool {
     let runs_mosaic = words.first().is_some_and(|program| {
         Path::new(program)
             .file_name()
@@ -136,18 +154,28 @@ pub fn is_gateway_daemon(words: &[String]) -> bool {
     runs_mosaic
         && words
             .windows(2)
-            .any(|pair| pair[0] == "gateway" && pair[1] == "run")
+            .any(|pair| pair[0] == "gateway" && pair[1] == subcommand)
 }
 
 /// The pid of the running daemon: the lock is held and the pid file names a live
 /// `mosaic gateway run`. A stale file, or one naming another program, gives `None`.
 pub fn running_daemon(path: &Path) -> Option<i32> {
+    running_process(path, is_gateway_daemon)
+}
+
+/// The pid of the running built-in supervisor (`path`: its pid file), verified like
+/// [`running_daemon`] but against `mosaic … gateway supervise`.
+pub fn running_supervisor(path: &Path) -> Option<i32> {
+    running_process(path, is_gateway_supervisor)
+}
+
+fn running_process(path: &Path, is_expected: fn(&[String]) -> bool) -> Option<i32> {
     if !lock_is_held(path) {
         return None;
     }
     let pid = read_pid(path)?;
     let words = process_command_line(pid)?;
-    is_gateway_daemon(&words).then_some(pid)
+    is_expected(&words).then_some(pid)
 }
 
 #[cfg(test)]
@@ -169,6 +197,13 @@ mod tests {
         assert!(!is_gateway_daemon(&words("/usr/bin/sleep 1000")));
         assert!(!is_gateway_daemon(&words("/usr/bin/mosaic gateway status")));
         assert!(!is_gateway_daemon(&words("/bin/sh -c mosaic gateway run")));
+        assert!(!is_gateway_daemon(&words(
+            "/p/bin/mosaic gateway supervise --data-dir /d"
+        )));
+        assert!(is_gateway_supervisor(&words(
+            "/p/bin/mosaic --plugin-dir /p/lib gateway supervise --data-dir /d"
+        )));
+        assert!(!is_gateway_supervisor(&words("/p/bin/mosaic gateway run")));
     }
 
     #[test]

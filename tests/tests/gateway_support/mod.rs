@@ -6,6 +6,7 @@
 //! Each test file uses only some of these helpers.
 #![allow(dead_code)]
 
+pub mod lifecycle;
 pub mod services;
 
 use std::io::{Read, Write};
@@ -233,17 +234,36 @@ impl GatewaySandbox {
 
     /// Every process of this sandbox that runs `gateway run` (found by its HOME).
     pub fn daemon_processes(&self) -> Vec<i32> {
+        self.processes_running("gateway run")
+    }
+
+    /// Every process of this sandbox that runs the built-in supervisor
+    /// (`gateway supervise`).
+    pub fn supervisor_processes(&self) -> Vec<i32> {
+        self.processes_running("gateway supervise")
+    }
+
+    /// The built-in supervisor's state file (restarts, last exit).
+    pub fn supervisor_state_file(&self) -> PathBuf {
+        self.sandbox
+            .config_dir()
+            .join("run/gateway/supervisor.json")
+    }
+
+    /// Every process whose command line contains `command` and whose HOME is this
+    /// sandbox's (zombies, which have no command line, are not counted).
+    pub fn processes_running(&self, command: &str) -> Vec<i32> {
         let home = format!("HOME={}", self.sandbox.home().display());
         let mut found = Vec::new();
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
             let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
                 continue;
             };
-            let command = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let command_line = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let environment = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            let command = String::from_utf8_lossy(&command).replace('\0', " ");
+            let command_line = String::from_utf8_lossy(&command_line).replace('\0', " ");
             let environment = String::from_utf8_lossy(&environment);
-            if command.contains("gateway run") && environment.split('\0').any(|pair| pair == home) {
+            if command_line.contains(command) && environment.split('\0').any(|pair| pair == home) {
                 found.push(pid);
             }
         }
@@ -253,12 +273,20 @@ impl GatewaySandbox {
 
 impl Drop for GatewaySandbox {
     fn drop(&mut self) {
-        for pid in self.daemon_processes() {
+        let kill = |pid: i32| {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,
             );
+        };
+        // The supervisor first, so it cannot start the daemon again; a daemon it
+        // was starting at that moment is caught by the second look.
+        let supervisors = self.supervisor_processes();
+        supervisors.iter().copied().for_each(kill);
+        if !supervisors.is_empty() {
+            std::thread::sleep(Duration::from_millis(200));
         }
+        self.daemon_processes().into_iter().for_each(kill);
     }
 }
 

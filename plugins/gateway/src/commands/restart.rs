@@ -4,7 +4,10 @@
 use anyhow::Result;
 use mosaic_plugin_api::{Command, CommandSpec, Context, NoOptions};
 
-use super::{needs_an_install, print_started, require_installation, start_and_wait, stop_and_wait};
+use super::{
+    lock_lifecycle, needs_an_install, print_started, require_installation, start_locked,
+    stop_locked, StartOutcome,
+};
 
 /// `mosaic gateway restart`.
 pub struct Restart;
@@ -19,7 +22,8 @@ impl Command for Restart {
         )
         .long_about(
             "Stop and start the gateway, e.g. after `mosaic config set gateway.…`, and \
-             wait until GET /health answers.",
+             wait until GET /health answers. No other start or stop runs in between. \
+             Exits 1 when it does not become healthy.",
         )
         .with_example(needs_an_install(
             "gateway restart",
@@ -35,13 +39,21 @@ impl Command for Restart {
 /// Stops the installed gateway, starts it again and waits until it is healthy.
 pub fn restart(context: &Context<'_>) -> Result<i32> {
     let installation = require_installation(context)?;
-    stop_and_wait(context, installation.manager, &installation.spec)?;
-    let health = start_and_wait(
+    let lock = lock_lifecycle(context, &installation.layout)?;
+    stop_locked(context, &lock, installation.manager, &installation.spec)?;
+    let outcome = start_locked(
         context,
+        &lock,
         installation.manager,
         &installation.spec,
         &installation.settings,
     )?;
+    let StartOutcome::Started(health) = outcome else {
+        anyhow::bail!(
+            "the gateway was still running after it was stopped; stop it with \
+             `mosaic gateway stop` and start it with `mosaic gateway start`"
+        );
+    };
     print_started(context, &installation, &health, "restarted")?;
     Ok(0)
 }

@@ -5,8 +5,10 @@ use std::io::Write;
 use anyhow::Result;
 use mosaic_plugin_api::{Command, CommandSpec, Context, NoOptions};
 
-use super::{needs_an_install, print_started, require_installation, start_and_wait};
-use crate::pidfile::running_daemon;
+use super::{
+    lock_lifecycle, needs_an_install, print_started, require_installation, start_locked,
+    StartOutcome,
+};
 
 /// `mosaic gateway start`.
 pub struct Start;
@@ -22,7 +24,11 @@ impl Command for Start {
         .long_about(
             "Start the installed gateway with its service manager (systemd user unit, \
              launchd agent, or the built-in supervisor) and wait, with a spinner, until \
-             GET /health answers. Does nothing if it is already running.",
+             GET /health answers. Does nothing if it is already running (exit 0). \
+             Two starts at once start one daemon: the second waits for the first and \
+             then finds it running. Without systemd or launchd the built-in supervisor \
+             (`mosaic gateway supervise`) runs it and restarts it when it crashes. Exits \
+             1 when it does not become healthy, with the last lines of its log.",
         )
         .with_example(needs_an_install(
             "gateway start",
@@ -38,16 +44,20 @@ impl Command for Start {
 /// Starts the installed gateway unless it runs already.
 pub fn start(context: &Context<'_>) -> Result<i32> {
     let installation = require_installation(context)?;
-    if let Some(pid) = running_daemon(&installation.layout.pid_file()) {
-        writeln!(context.out(), "gateway already running (pid {pid})")?;
-        return Ok(0);
-    }
-    let health = start_and_wait(
+    let lock = lock_lifecycle(context, &installation.layout)?;
+    match start_locked(
         context,
+        &lock,
         installation.manager,
         &installation.spec,
         &installation.settings,
-    )?;
-    print_started(context, &installation, &health, "started")?;
+    )? {
+        StartOutcome::AlreadyRunning(pid, _) => {
+            writeln!(context.out(), "gateway already running ({pid})")?;
+        }
+        StartOutcome::Started(health) => {
+            print_started(context, &installation, &health, "started")?;
+        }
+    }
     Ok(0)
 }

@@ -1,15 +1,20 @@
 //! Running the daemon as a service: a systemd user unit where `systemctl --user`
 //! works, a launchd agent on macOS, and otherwise the built-in supervisor (a
-//! detached `mosaic gateway run` with a pid file and a log file).
+//! detached `mosaic gateway supervise` that runs `mosaic gateway run` and restarts
+//! it when it crashes, see [`supervisor`] and [`supervision`]).
 //!
 //! Every manager runs the same command line ([`ServiceSpec::daemon_arguments`]) with
 //! the same few non-secret variables ([`ServiceSpec::daemon_environment`]): the
 //! daemon reads its settings and secrets from the 0600 `config.json`, never from its
 //! argv or environment. Every manager sends the daemon's output to the same log
-//! file, and whether a daemon runs is always read from the pid-file lock.
+//! file, which the daemon rotates ([`log_rotation`]), and whether a daemon runs is
+//! always read from the pid-file lock.
 
 pub mod launchd;
+pub mod log_rotation;
+pub mod supervision;
 pub mod supervisor;
+pub mod supervisor_state;
 pub mod systemd;
 
 use std::fmt;
@@ -21,6 +26,8 @@ use anyhow::{anyhow, bail, Context as _, Result};
 
 use crate::layout::Layout;
 use crate::pidfile::running_daemon;
+use log_rotation::MAX_BYTES_VARIABLE;
+use supervisor::StopReport;
 
 /// How long `stop` waits for the daemon to exit after SIGTERM before SIGKILL.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -80,7 +87,9 @@ impl ServiceManager {
         match self {
             ServiceManager::Systemd => "systemd user service (mosaic-gateway.service)",
             ServiceManager::Launchd => "launchd agent (dev.mosaic.gateway)",
-            ServiceManager::Supervisor => "built-in supervisor (detached process + pid file)",
+            ServiceManager::Supervisor => {
+                "built-in supervisor (restarts the daemon when it crashes)"
+            }
         }
     }
 }
@@ -103,11 +112,22 @@ pub struct ServiceSpec {
     pub layout: Layout,
     /// `PATH` for the daemon.
     pub path_variable: String,
+    /// The log size cap ([`MAX_BYTES_VARIABLE`]) when this run was given one.
+    pub log_max_bytes: Option<String>,
 }
 
 impl ServiceSpec {
     /// The daemon's arguments after the executable. No secrets, ever.
     pub fn daemon_arguments(&self) -> Vec<String> {
+        self.gateway_arguments("run")
+    }
+
+    /// The built-in supervisor's arguments after the executable.
+    pub fn supervisor_arguments(&self) -> Vec<String> {
+        self.gateway_arguments("supervise")
+    }
+
+    fn gateway_arguments(&self, subcommand: &str) -> Vec<String> {
         let mut arguments = Vec::new();
         if let Some(plugin_dir) = &self.plugin_dir {
             arguments.push("--plugin-dir".to_string());
@@ -115,7 +135,7 @@ impl ServiceSpec {
         }
         arguments.extend([
             "gateway".to_string(),
-            "run".to_string(),
+            subcommand.to_string(),
             "--data-dir".to_string(),
             self.layout.data_dir.display().to_string(),
         ]);
@@ -125,7 +145,7 @@ impl ServiceSpec {
     /// The daemon's environment: where Mosaic's config and run directories are, and
     /// the basics a process needs. No secrets, ever.
     pub fn daemon_environment(&self) -> Vec<(String, String)> {
-        vec![
+        let mut environment = vec![
             ("HOME".to_string(), self.layout.home.display().to_string()),
             ("PATH".to_string(), self.path_variable.clone()),
             (
@@ -136,13 +156,18 @@ impl ServiceSpec {
                 "MOSAIC_RUN_DIR".to_string(),
                 self.layout.run_dir.display().to_string(),
             ),
-        ]
+        ];
+        if let Some(max_bytes) = &self.log_max_bytes {
+            environment.push((MAX_BYTES_VARIABLE.to_string(), max_bytes.clone()));
+        }
+        environment
     }
 }
 
-/// A daemon being started: the supervisor's child (to notice an early exit).
+/// A daemon being started: the built-in supervisor's process (to notice when it
+/// gives up while the daemon starts).
 pub struct Started {
-    /// The spawned process, when this process spawned it.
+    /// The spawned supervisor, when this process spawned it.
     pub child: Option<Child>,
 }
 
@@ -175,23 +200,45 @@ pub fn start(manager: ServiceManager, spec: &ServiceSpec) -> Result<Started> {
     }
 }
 
-/// Stops the daemon and waits until it is gone. Returns the pid that was stopped,
-/// `None` when none was running.
-pub fn stop(manager: ServiceManager, spec: &ServiceSpec) -> Result<Option<i32>> {
-    let pid_file = spec.layout.pid_file();
-    let running = running_daemon(&pid_file);
+/// Stops the daemon (and the built-in supervisor) and waits until they are gone;
+/// says what was running and what it took.
+pub fn stop(manager: ServiceManager, spec: &ServiceSpec) -> Result<StopReport> {
+    let running = running_daemon(&spec.layout.pid_file());
     match manager {
         ServiceManager::Systemd => systemd::stop()?,
         ServiceManager::Launchd => launchd::stop(spec)?,
         ServiceManager::Supervisor => {}
     }
-    let Some(pid) = running else {
-        return Ok(None);
-    };
-    if running_daemon(&pid_file) == Some(pid) {
-        supervisor::terminate(pid, &pid_file, STOP_TIMEOUT)?;
+    // Whatever the manager, a daemon or supervisor still running by its pid files
+    // (started by hand, or by another manager before a reinstall) is stopped too.
+    let mut report = supervisor::stop(&spec.layout, STOP_TIMEOUT)?;
+    if report.daemon_pid.is_none() {
+        report.daemon_pid = running;
     }
-    Ok(Some(pid))
+    Ok(report)
+}
+
+/// Stops whatever runs by the pid files when the installation cannot be read:
+/// asks systemd or launchd first when their definition is on disk (else they
+/// would start it again), then the pid files. Errors of the managers are
+/// returned as notes, so the stop by pid files happens anyway.
+pub fn stop_without_installation(layout: &Layout) -> Result<(StopReport, Vec<String>)> {
+    let running = running_daemon(&layout.pid_file());
+    let mut notes = Vec::new();
+    if layout.systemd_unit_file().exists() && systemd::user_manager_available() {
+        if let Err(error) = systemd::stop() {
+            notes.push(format!("{error:#}"));
+        }
+    }
+    let plist = layout.launchd_plist_file();
+    if plist.exists() {
+        let _ = run_tool("launchctl", &["unload", &plist.display().to_string()]);
+    }
+    let mut report = supervisor::stop(layout, STOP_TIMEOUT)?;
+    if report.daemon_pid.is_none() {
+        report.daemon_pid = running;
+    }
+    Ok((report, notes))
 }
 
 /// Runs a service tool (`systemctl`, `launchctl`), failing with its stderr.
@@ -242,6 +289,7 @@ mod tests {
                 xdg_config_home: PathBuf::from("/home/ada/.config"),
             },
             path_variable: "/usr/bin:/bin".to_string(),
+            log_max_bytes: None,
         }
     }
 
@@ -268,6 +316,9 @@ mod tests {
             names,
             ["HOME", "PATH", "MOSAIC_CONFIG_DIR", "MOSAIC_RUN_DIR"]
         );
+        let mut arguments = spec.daemon_arguments();
+        arguments[3] = "supervise".to_string();
+        assert_eq!(spec.supervisor_arguments(), arguments);
     }
 
     #[test]
