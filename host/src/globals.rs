@@ -35,6 +35,13 @@ struct Seen {
 }
 
 impl Seen {
+    /// Counts one more use of a switch; the count stops at `u8::MAX` (256 `-v` is
+    /// as verbose as 255, not a crash).
+    fn add(&mut self, name: &'static str) {
+        let count = self.counts.entry(name).or_default();
+        *count = count.saturating_add(1);
+    }
+
     fn count(&self, name: &str) -> u8 {
         self.counts.get(name).copied().unwrap_or(0)
     }
@@ -74,7 +81,7 @@ fn scan_words(args: &[String]) -> (Seen, Vec<&str>) {
                         seen.values.entry(flag.name).or_default().push(value);
                     }
                 }
-                Some(flag) if inline.is_none() => *seen.counts.entry(flag.name).or_default() += 1,
+                Some(flag) if inline.is_none() => seen.add(flag.name),
                 _ => others.push(word.as_str()),
             }
             continue;
@@ -98,7 +105,7 @@ fn scan_words(args: &[String]) -> (Seen, Vec<&str>) {
             // `-v`, `-vv`, `-qv`: a cluster of global switches.
             Some(flags) if flags.iter().all(|flag| flag.kind != GlobalFlagKind::Values) => {
                 for flag in flags {
-                    *seen.counts.entry(flag.name).or_default() += 1;
+                    seen.add(flag.name);
                 }
             }
             _ => others.push(word.as_str()),
@@ -177,6 +184,15 @@ mod tests {
             vec![PathBuf::from("/a"), PathBuf::from("/b")]
         );
         assert!(scan(&["-q", "x"]).quiet);
+    }
+
+    #[test]
+    fn many_verbose_flags_saturate_instead_of_overflowing() {
+        let many = vec!["-v"; 300];
+        assert_eq!(scan(&many).verbose, u8::MAX);
+        let cluster = format!("-{}", "v".repeat(300));
+        assert_eq!(scan(&[cluster.as_str(), "--verbose"]).verbose, u8::MAX);
+        assert_eq!(scan(&many).verbosity(), 2);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Property tests of the Bash guard's shell reader (`guard::shell::parse`) and of the
 //! guard on top of it: any text is read without a panic, plain words are found as
 //! written, quoting a word does not change it, and a dangerous command added to any
-//! well-formed script is blocked whatever came before it.
+//! well-formed script, or put in the body of a function it defines, is blocked
+//! whatever came before it.
 
 use std::path::PathBuf;
 
@@ -117,6 +118,22 @@ fn word_part(script: BoxedStrategy<String>) -> impl Strategy<Value = String> {
     ]
 }
 
+/// A function named `name` whose body is `body`, in one of the shell's spellings.
+fn function_definition(name: &str, body: &str, style: u8) -> String {
+    match style % 5 {
+        0 => format!("function {name} {{ {body}; }}"),
+        1 => format!("function {name}() {{ {body}; }}"),
+        2 => format!("{name}() {{ {body}; }}"),
+        3 => format!("function {name}\n{{\n{body}\n}}"),
+        _ => format!("{name}() ( {body} )"),
+    }
+}
+
+/// A function name.
+fn function_name() -> impl Strategy<Value = String> {
+    "[a-z_][a-z0-9_]{0,5}"
+}
+
 /// A script a shell would accept, whose last command is complete: no open quote,
 /// substitution or here-document, no trailing backslash or comment.
 fn well_formed_script() -> impl Strategy<Value = String> {
@@ -162,12 +179,15 @@ fn well_formed_script() -> impl Strategy<Value = String> {
             1 => sequence.clone().prop_map(|script| format!("{{ {script}; }}")),
             1 => (sequence.clone(), "[^\n]{0,12}")
                 .prop_map(|(script, comment)| format!("{script} # {comment}\ntrue")),
-            1 => (prop::collection::vec("[a-z ;|&$()'\"]{0,12}", 0..3), sequence)
+            1 => (prop::collection::vec("[a-z ;|&$()'\"]{0,12}", 0..3), sequence.clone())
                 .prop_map(|(lines, script)| {
                     let body: String = lines.iter().map(|line| format!("{line}\n")).collect();
                     format!("cat <<'EOF'\n{body}EOF\n{script}")
                 }),
             1 => "[a-z]".prop_map(|name| format!("(( {name} = 1<<2 ))")),
+            1 => (function_name(), sequence, any::<u8>()).prop_map(|(name, body, style)| {
+                format!("{}; {name}", function_definition(&name, &body, style))
+            }),
             1 => inner,
         ]
     })
@@ -284,6 +304,19 @@ proptest! {
         prop_assert!(blocked(&text), "not blocked: {:?}", text);
         let nested = format!("{script}; echo \"$({danger})\"");
         prop_assert!(blocked(&nested), "not blocked: {:?}", nested);
+    }
+
+    #[test]
+    fn a_dangerous_command_in_a_function_body_is_blocked(
+        script in well_formed_script(),
+        danger in dangerous_command(),
+        name in function_name(),
+        style in any::<u8>(),
+        first in any::<bool>(),
+    ) {
+        let body = if first { format!("{danger}; {script}") } else { format!("{script}; {danger}") };
+        let text = format!("{}; {name}", function_definition(&name, &body, style));
+        prop_assert!(blocked(&text), "not blocked: {:?}", text);
     }
 
     #[test]

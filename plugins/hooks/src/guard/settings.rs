@@ -104,16 +104,19 @@ impl<'a> GuardConfig<'a> {
     }
 }
 
-#[cfg(test)]
+/// Settings without a plugin [`Context`], for tests and tools: the same resolution
+/// of the declared keys as [`GuardConfig::from_context`], minus the environment
+/// overrides (`MOSAIC_*` variables) only a run of the plugin has.
 impl GuardConfig<'static> {
-    /// What [`GuardConfig::from_context`] reads, for a `config.json` in `config_dir`.
-    pub(crate) fn from_dir(config_dir: &std::path::Path) -> Self {
+    /// What [`GuardConfig::from_context`] reads, for the `config.json` in
+    /// `config_dir` (read now; a missing file is an empty configuration).
+    pub fn from_dir(config_dir: &std::path::Path) -> Self {
         let loaded = config::load(config_dir).map_err(|error| format!("{error:#}"));
         Self::resolving(config::config_path(config_dir), loaded)
     }
 
     /// What [`GuardConfig::from_context`] reads, for a `config.json` holding `value`.
-    pub(crate) fn from_value(value: Value) -> Self {
+    pub fn from_value(value: Value) -> Self {
         Self::resolving(PathBuf::from("config.json"), Ok(value))
     }
 
