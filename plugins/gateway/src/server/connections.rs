@@ -88,6 +88,7 @@ pub async fn serve_router(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let lingering = Arc::new(Semaphore::new(MAX_LINGERING));
     let (stopping, stop_signal) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     let mut refusing = false;
@@ -111,7 +112,7 @@ pub async fn serve_router(
                 );
                 refusing = true;
             }
-            refuse(stream);
+            refuse(stream, &lingering);
             continue;
         };
         if refusing {
@@ -158,11 +159,33 @@ async fn pause_after_accept_error(error: &std::io::Error) {
     }
 }
 
-/// Answers 503 without reading the request and closes the connection. A fresh
-/// socket's send buffer is empty, so the one non-blocking write fits.
-fn refuse(stream: TcpStream) {
+/// How long a refused connection is kept to let its 503 arrive (see [`refuse`]).
+const REFUSAL_LINGER: Duration = Duration::from_millis(500);
+/// Refused connections kept lingering at once; beyond, they are closed at once.
+const MAX_LINGERING: usize = 64;
+
+/// Answers 503 and closes the connection. A fresh socket's send buffer is empty,
+/// so the one non-blocking write fits. Closing a socket whose request has not
+/// been read makes the kernel send a reset, which can destroy the 503 before the
+/// client reads it; so the refused connection first sends its end (FIN) and reads
+/// and discards the request for a moment — a few of them at a time, so refusals
+/// never cost more than a bounded number of sockets.
+fn refuse(stream: TcpStream, lingering: &Arc<Semaphore>) {
     let _ = stream.try_write(saturated_answer().as_bytes());
-    drop(stream);
+    let Ok(permit) = lingering.clone().try_acquire_owned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = stream;
+        let _ = stream.shutdown().await;
+        let mut discard = [0_u8; 4096];
+        let _ = tokio::time::timeout(REFUSAL_LINGER, async {
+            while matches!(stream.read(&mut discard).await, Ok(read) if read > 0) {}
+        })
+        .await;
+        drop(permit);
+    });
 }
 
 /// Serves one connection until the client closes it, a limit closes it, or the

@@ -1,6 +1,7 @@
 //! User management, admins only: `GET /api/users`, `POST /api/users`,
 //! `DELETE /api/users/{id}`.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -70,11 +71,13 @@ pub async fn create(
 pub async fn remove(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    // Any id that is not a number (not even valid UTF-8 once decoded) names no user.
     let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::not_found("no such user"))?;
+        .ok()
+        .and_then(|Path(id)| id.parse().ok())
+        .ok_or_else(|| ApiError::not_found("no such user"))?;
     let backend = state.backend();
     backend.users.delete_user(id).await?;
     backend.sessions.delete_user_sessions(id).await?;
