@@ -14,7 +14,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::sdk::fs::{atomic_write, create_dir_all_with_mode, json_type_name, FileLock};
+use crate::sdk::fs::{
+    atomic_write, create_dir_all_with_mode, invalid_json, json_type_name, strip_position, FileLock,
+};
 use crate::spec::ConfigKeySpec;
 
 /// The file name inside the config directory.
@@ -178,15 +180,7 @@ fn parse_raw_section(raw: &RawValue) -> std::result::Result<Value, String> {
 /// to be valid JSON (an error names file, line and column); nothing below the top
 /// level is parsed, so deep nesting there is no error.
 fn parse_top_level(path: &Path, text: &str) -> Result<Vec<(String, Box<RawValue>)>> {
-    let invalid = |error: serde_json::Error| {
-        anyhow!(
-            "{}:{}:{}: invalid JSON: {}",
-            path.display(),
-            error.line(),
-            error.column(),
-            strip_position(&error.to_string())
-        )
-    };
+    let invalid = |error: serde_json::Error| invalid_json(path, &error);
     // Skipping a value (raw) is iterative in serde_json: no recursion limit applies.
     let whole: Box<RawValue> = serde_json::from_str(text).map_err(invalid)?;
     let found = match whole.get().as_bytes().first() {
@@ -233,14 +227,6 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
     }
 }
 
-/// serde_json appends " at line L column C"; we lead with the position or a name.
-fn strip_position(message: &str) -> &str {
-    match message.rfind(" at line ") {
-        Some(index) => &message[..index],
-        None => message,
-    }
-}
-
 /// The value at a dotted key such as `fleet.default_runtime`.
 pub fn get<'a>(root: &'a Value, key: &str) -> Option<&'a Value> {
     key.split('.')
@@ -270,7 +256,11 @@ pub fn value_depth(value: &Value) -> usize {
 
 /// Fails when `value` nests deeper than [`MAX_VALUE_DEPTH`], naming the key.
 pub fn check_value_depth(key: &str, value: &Value) -> Result<()> {
-    let depth = value_depth(value);
+    check_depth(key, value_depth(value))
+}
+
+/// The error for a value of `key` nested `depth` levels, if that is too deep.
+fn check_depth(key: &str, depth: usize) -> Result<()> {
     if depth > MAX_VALUE_DEPTH {
         bail!(
             "the value for `{}` nests arrays/objects {depth} levels deep; at most \
@@ -582,14 +572,9 @@ pub fn parse_cli_value(text: &str) -> Value {
 /// JSON nested deeper than [`MAX_VALUE_DEPTH`] (`[[[[…]]]]`) is refused instead of
 /// being kept as a string, and so is a parsed value nested too deeply.
 pub fn parse_set_value(key: &str, text: &str) -> Result<Value> {
-    let depth = text_nesting_depth(text);
-    if depth > MAX_VALUE_DEPTH {
-        bail!(
-            "the value for `{}` nests arrays/objects {depth} levels deep; at most \
-             {MAX_VALUE_DEPTH} are accepted",
-            shorten(key)
-        );
-    }
+    // Counted in the text first: too deep a value would not even parse as JSON and
+    // would be stored as a string.
+    check_depth(key, text_nesting_depth(text))?;
     let value = parse_cli_value(text);
     check_value_depth(key, &value)?;
     Ok(value)

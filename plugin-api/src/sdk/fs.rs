@@ -320,19 +320,22 @@ pub fn read_json_file(path: &Path) -> Result<Option<Value>> {
 
 /// Parses JSON text read from `path`, naming the file, line and column on error.
 pub fn parse_json_text(path: &Path, text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|error| {
-        anyhow!(
-            "{}:{}:{}: invalid JSON: {}",
-            path.display(),
-            error.line(),
-            error.column(),
-            strip_position(&error.to_string())
-        )
-    })
+    serde_json::from_str(text).map_err(|error| invalid_json(path, &error))
 }
 
-/// serde_json appends " at line L column C"; we already lead with the position.
-fn strip_position(message: &str) -> &str {
+/// A JSON syntax error in `path` as `FILE:LINE:COLUMN: invalid JSON: …`.
+pub fn invalid_json(path: &Path, error: &serde_json::Error) -> anyhow::Error {
+    anyhow!(
+        "{}:{}:{}: invalid JSON: {}",
+        path.display(),
+        error.line(),
+        error.column(),
+        strip_position(&error.to_string())
+    )
+}
+
+/// serde_json appends " at line L column C"; we lead with the position or a name.
+pub fn strip_position(message: &str) -> &str {
     match message.rfind(" at line ") {
         Some(index) => &message[..index],
         None => message,

@@ -11,6 +11,7 @@
 //! exits 0 otherwise, so a failure of `mosaic` itself can never look like a block
 //! (see [`crate::hook_command`]).
 
+use mosaic_plugin_api::sdk::fs::json_type_name;
 use serde_json::{json, Map, Value};
 
 /// The hook input fields Mosaic reads; every other field is ignored.
@@ -53,7 +54,7 @@ impl HookInput {
             Value::Object(fields) => Ok(HookInput::from_fields(fields)),
             other => Err(serde::de::Error::custom(format!(
                 "expected one JSON object, found {}",
-                json_type(&other)
+                json_type_name(&other)
             ))),
         }
     }
@@ -88,18 +89,6 @@ impl HookInput {
             .get("file_path")
             .or_else(|| input.get("notebook_path"))
             .and_then(Value::as_str)
-    }
-}
-
-/// The kind of a JSON value, for messages.
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

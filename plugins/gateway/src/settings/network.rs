@@ -74,31 +74,18 @@ mod tests {
     }
 
     #[test]
-    fn origins_are_exact_browser_origins() {
+    fn origin_errors_name_the_origin() {
+        // What is a valid origin is tested with the SDK's check; this wrapper adds
+        // the value to the reason.
         assert_eq!(
-            validate_origin("http://localhost:3000").unwrap(),
+            validate_origin(" http://localhost:3000 ").unwrap(),
             "http://localhost:3000"
         );
-        assert_eq!(
-            validate_origin("HTTPS://App.Example.com/").unwrap(),
-            "https://app.example.com"
+        let message = validate_origin("http://a/b").unwrap_err().to_string();
+        assert!(
+            message.starts_with("invalid origin `http://a/b`: "),
+            "{message}"
         );
-        assert_eq!(
-            validate_origin("http://[::1]:8080").unwrap(),
-            "http://[::1]:8080"
-        );
-        for bad in [
-            "localhost:3000",
-            "ftp://x",
-            "http://",
-            "http://a/b",
-            "http://a:99999",
-            "http://u@a",
-            "not a url",
-            "http://a b",
-        ] {
-            assert!(validate_origin(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]
