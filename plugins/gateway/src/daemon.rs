@@ -23,6 +23,7 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::layout::Layout;
 use crate::pidfile::PidFile;
+use crate::server::proxy::Proxy;
 use crate::server::{self, AppState, BootstrapGate};
 use crate::service::log_rotation::StderrRotation;
 use crate::settings::{is_exposed, Settings, Tier};
@@ -232,21 +233,45 @@ async fn serve(layout: &Layout, settings: &Settings) -> Result<()> {
         "gateway {} listening on http://{address}",
         server::VERSION
     );
-    let state = AppState::new(
+    let (proxy, usage_writer) = match Proxy::start(settings, backend.usage.clone()) {
+        Ok(started) => started,
+        Err(error) => {
+            let _ = backend.users.close().await;
+            return Err(error.context("cannot start the Anthropic API proxy"));
+        }
+    };
+    if proxy_has_key(settings) {
+        tracing::info!(
+            "Anthropic API proxy on /v1/messages, calling {}",
+            settings.anthropic_base_url
+        );
+    }
+    let state = AppState::with_proxy(
         backend.clone(),
         settings.tier,
         settings.cors_origin.clone(),
         bootstrap,
+        proxy,
     );
     if let Some(cluster) = &backend.cluster {
         tokio::spawn(follow_cluster_events(cluster.events(), state.clone()));
     }
     let served = server::serve(listener, state, shutdown_signal()).await;
+    // Every answered request has its usage record queued: store them all before the
+    // storage closes.
+    if let Some(writer) = usage_writer {
+        writer.finish().await;
+        tracing::info!("usage records stored");
+    }
     let closed = backend.users.close().await;
     served.context("the HTTP server failed")?;
     closed.context("closing the storage failed")?;
     tracing::info!("storage closed");
     Ok(())
+}
+
+fn proxy_has_key(settings: &Settings) -> bool {
+    settings.anthropic_api_key.is_some()
 }
 
 /// Reacts to what other replicas announce: once an admin exists anywhere, this

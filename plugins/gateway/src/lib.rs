@@ -22,6 +22,7 @@ pub mod settings;
 pub mod storage;
 
 use commands::install::Install;
+use commands::keys::{Create as CreateKey, List as ListKeys, Revoke as RevokeKey};
 use commands::logs::Logs;
 use commands::migrate::Migrate;
 use commands::restart::Restart;
@@ -31,6 +32,7 @@ use commands::status::Status;
 use commands::stop::Stop;
 use commands::supervise::Supervise;
 use commands::uninstall::Uninstall;
+use commands::usage::Usage;
 use mosaic_plugin_api::{Commands, Manifest, Plugin};
 
 /// The plugin. The SDK creates one per call with `Default`.
@@ -62,6 +64,14 @@ impl Plugin for Gateway {
                 .command::<Logs>()
                 .command::<Uninstall>()
                 .command::<Migrate>()
+                .group(
+                    commands::keys::group_spec(),
+                    Commands::new()
+                        .command::<CreateKey>()
+                        .command::<ListKeys>()
+                        .command::<RevokeKey>(),
+                )
+                .command::<Usage>()
                 .command::<Run>()
                 .command::<Supervise>(),
         )

@@ -29,6 +29,8 @@ fn the_manifest_is_one_the_host_accepts() {
             "logs",
             "uninstall",
             "migrate",
+            "keys",
+            "usage",
             "run",
             "supervise"
         ]
@@ -48,7 +50,7 @@ fn the_manifest_is_one_the_host_accepts() {
             "dry_run"
         ]
     );
-    assert_eq!(manifest.config.len(), 8);
+    assert_eq!(manifest.config.len(), 10);
 }
 
 #[test]

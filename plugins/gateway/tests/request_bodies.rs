@@ -46,7 +46,9 @@ impl Fixture {
         let store = Arc::new(SqliteStore::open(&directory.path().join("gateway.db")).unwrap());
         let backend = Backend {
             users: store.clone(),
-            sessions: store,
+            sessions: store.clone(),
+            keys: store.clone(),
+            usage: store,
             limiter: Arc::new(MemoryLimiter::default()),
             dependencies: Vec::new(),
             cluster: None,

@@ -10,6 +10,7 @@
 //! the second start finds it running.
 
 pub mod install;
+pub mod keys;
 pub mod logs;
 pub mod migrate;
 pub mod restart;
@@ -19,6 +20,7 @@ pub mod status;
 pub mod stop;
 pub mod supervise;
 pub mod uninstall;
+pub mod usage;
 
 use std::io::Write;
 use std::path::Path;

@@ -134,6 +134,8 @@ impl From<StoreError> for ApiError {
             StoreError::EmailTaken => ApiError::conflict("a user with this email already exists"),
             StoreError::AdminExists => ApiError::conflict("an admin already exists"),
             StoreError::NotFound => ApiError::not_found("no such user"),
+            StoreError::KeyNameTaken => ApiError::conflict("an API key with this name exists"),
+            StoreError::KeyNotFound => ApiError::not_found("no API key has this name"),
             StoreError::LastAdmin => {
                 ApiError::conflict("the last admin cannot be deleted; create another admin first")
             }

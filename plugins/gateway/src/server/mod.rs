@@ -10,6 +10,14 @@
 //! | `GET /api/auth/me` | session | the current user |
 //! | `GET/POST /api/users` | admin | list / create users |
 //! | `DELETE /api/users/{id}` | admin | delete a user |
+//! | `GET/POST /api/keys` | admin | list / create the proxy's API keys |
+//! | `DELETE /api/keys/{name}` | admin | revoke a key |
+//! | `GET /api/usage` | session | usage per key, user, agent, model or day (a user: their own keys) |
+//! | `POST /v1/messages`, `POST /v1/messages/count_tokens`, `GET /v1/models` | Mosaic API key | the Anthropic API proxy ([`proxy`]) |
+//!
+//! The API routes share a request timeout, a small body limit and CORS; the proxy
+//! routes have neither timeout (streams last minutes) nor CORS, and their own body
+//! limit ([`proxy::PROXY_BODY_LIMIT_BYTES`]).
 //!
 //! Connection handling (timeouts, the connection cap) is in [`connections`].
 
@@ -18,6 +26,9 @@ mod bootstrap;
 pub mod connections;
 pub mod cors;
 pub mod error;
+mod keys_api;
+pub mod proxy;
+mod usage_api;
 mod users;
 
 use std::future::Future;
@@ -74,16 +85,36 @@ struct StateInner {
     dummy_hash: String,
     /// What the last `/health` found, so a change is logged once.
     degraded: AtomicBool,
+    /// The Anthropic API proxy.
+    proxy: proxy::Proxy,
 }
 
 impl AppState {
-    /// The state of a daemon serving `backend`. Takes one password hash's time
-    /// (tens of milliseconds): it builds the dummy hash for unknown-email logins.
+    /// The state of a daemon serving `backend`, with a proxy that has no Anthropic
+    /// key (see [`AppState::with_proxy`]). Takes one password hash's time (tens of
+    /// milliseconds): it builds the dummy hash for unknown-email logins.
     pub fn new(
         backend: Backend,
         tier: Tier,
         cors_origin: String,
         bootstrap: BootstrapGate,
+    ) -> AppState {
+        AppState::with_proxy(
+            backend,
+            tier,
+            cors_origin,
+            bootstrap,
+            proxy::Proxy::without_key(),
+        )
+    }
+
+    /// Like [`AppState::new`], with the Anthropic API proxy `proxy`.
+    pub fn with_proxy(
+        backend: Backend,
+        tier: Tier,
+        cors_origin: String,
+        bootstrap: BootstrapGate,
+        proxy: proxy::Proxy,
     ) -> AppState {
         let parallel_hashes = std::thread::available_parallelism()
             .map(usize::from)
@@ -105,6 +136,7 @@ impl AppState {
                 hashing: Semaphore::new(parallel_hashes),
                 dummy_hash,
                 degraded: AtomicBool::new(false),
+                proxy,
             }),
         }
     }
@@ -112,6 +144,11 @@ impl AppState {
     /// The storage.
     pub fn backend(&self) -> &Backend {
         &self.inner.backend
+    }
+
+    /// The Anthropic API proxy.
+    pub fn proxy(&self) -> &proxy::Proxy {
+        &self.inner.proxy
     }
 
     /// The one allowed CORS origin.
@@ -163,10 +200,11 @@ impl AppState {
     }
 }
 
-/// The API's router with every layer: tracing, panic catching, CORS, request
-/// timeout, body limit.
+/// The daemon's router: the API routes with their layers (CORS, request timeout,
+/// body limit), the proxy routes with theirs, and tracing and panic catching around
+/// both.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/health", get(health))
         .route("/api/bootstrap/admin", post(bootstrap::create_admin))
         .route("/api/auth/login", post(auth::login))
@@ -174,12 +212,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/me", get(auth::me))
         .route("/api/users", get(users::list).post(users::create))
         .route("/api/users/{id}", delete(users::remove))
+        .route("/api/keys", get(keys_api::list).post(keys_api::create))
+        .route("/api/keys/{name}", delete(keys_api::revoke))
+        .route("/api/usage", get(usage_api::summary))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(from_fn(request_timeout))
         .layer(from_fn(refuse_announced_oversize))
-        .layer(from_fn_with_state(state.clone(), cors::cors))
+        .layer(from_fn_with_state(state.clone(), cors::cors));
+    api.merge(proxy::routes())
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal(&"a request handler panicked").into_response()
         }))

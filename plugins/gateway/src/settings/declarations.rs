@@ -52,6 +52,8 @@ pub enum Check {
 pub const POSTGRES_SCHEMES: &[&str] = &["postgres", "postgresql"];
 /// The schemes of the team tier's Valkey URL.
 pub const VALKEY_SCHEMES: &[&str] = &["redis", "rediss"];
+/// The schemes of the Anthropic API's base URL.
+pub const ANTHROPIC_SCHEMES: &[&str] = &["http", "https"];
 
 /// The `gateway install` flag of a setting (`--<name>`, with `_` as `-`).
 #[derive(Debug, Clone, Copy)]
@@ -262,6 +264,28 @@ pub const SETTINGS: &[Setting] = &[
         },
         current: |settings| secret_value(&settings.anthropic_api_key),
     },
+    Setting {
+        name: "anthropic_base_url",
+        env: "MOSAIC_ANTHROPIC_BASE_URL",
+        default: Some("https://api.anthropic.com"),
+        value_type: ValueType::Text,
+        description: "Where the proxy (/v1/messages) sends requests: the Anthropic API, or a \
+                      stand-in of it (http or https)",
+        visibility: Visibility::Public,
+        flag: None,
+        choices: &[],
+        check: Check::ServiceUrl(ANTHROPIC_SCHEMES),
+        prompt: None,
+        status_label: None,
+        team_connection: false,
+        bind_address: false,
+        apply: |settings, text| {
+            validate_service_url(text, ANTHROPIC_SCHEMES)?;
+            settings.anthropic_base_url = text.trim().trim_end_matches('/').to_string();
+            Ok(())
+        },
+        current: |settings| Some(json!(settings.anthropic_base_url)),
+    },
 ];
 
 fn secret_value(secret: &Option<Secret>) -> Option<Value> {
@@ -382,6 +406,7 @@ mod tests {
             ("database_url", "postgres://gw:pw@db:5432/x"),
             ("valkey_url", "rediss://:pw@cache:6380"),
             ("anthropic_api_key", "sk-ant-1"),
+            ("anthropic_base_url", "http://127.0.0.1:9999"),
         ];
         assert_eq!(samples.len(), SETTINGS.len());
         for (name, text) in samples {
@@ -438,6 +463,15 @@ mod tests {
                 &["redis://cache:6379", "rediss://:pw@c", "http://c"],
             ),
             ("anthropic_api_key", &["sk-ant-1", "x y"]),
+            (
+                "anthropic_base_url",
+                &[
+                    "https://api.anthropic.com",
+                    "http://127.0.0.1:8080",
+                    "ftp://x",
+                    "api.anthropic.com",
+                ],
+            ),
         ];
         assert_eq!(samples.len(), SETTINGS.len());
         for (name, texts) in samples {

@@ -18,6 +18,7 @@
 pub mod declarations;
 pub mod gather;
 pub mod network;
+pub mod prices;
 pub mod redact;
 pub mod values;
 
@@ -34,6 +35,7 @@ use serde::Deserialize;
 pub use declarations::{setting, Setting, Visibility, KEY_SERVICE_MANAGER, SETTINGS};
 pub use gather::{FlagValues, Gathered, RawSettings};
 pub use network::{check_port_free, is_exposed, validate_origin, validate_service_url};
+pub use prices::PriceTable;
 pub use redact::redact_url;
 pub use values::{parse_host, parse_port};
 
@@ -44,6 +46,10 @@ pub fn config_keys() -> Vec<ConfigKeySpec> {
         .iter()
         .map(Setting::config_key)
         .chain(std::iter::once(declarations::service_manager_key()))
+        .chain(std::iter::once(ConfigKeySpec::new(
+            prices::PRICES_KEY,
+            prices::PRICES_DESCRIPTION,
+        )))
         .collect()
 }
 
@@ -126,6 +132,10 @@ pub struct Settings {
     pub valkey_url: Option<Secret>,
     /// Anthropic API key for the daemon.
     pub anthropic_api_key: Option<Secret>,
+    /// The Anthropic API the proxy calls, without a trailing `/`.
+    pub anthropic_base_url: String,
+    /// Model prices (`gateway.prices` over the built-in table).
+    pub prices: PriceTable,
 }
 
 impl Settings {
@@ -142,6 +152,8 @@ impl Settings {
             database_url: None,
             valkey_url: None,
             anthropic_api_key: None,
+            anthropic_base_url: String::new(),
+            prices: PriceTable::default(),
         }
     }
 
@@ -164,7 +176,10 @@ impl Settings {
     /// Reads the settings from the `gateway` section of a loaded `config.json`,
     /// with defaults for absent keys and no environment (the daemon's view).
     pub fn from_file(file: &Value) -> Result<Settings> {
-        RawSettings::gather(&FlagValues::default(), |_| None, file)?.validate()
+        let mut settings =
+            RawSettings::gather(&FlagValues::default(), |_| None, file)?.validate()?;
+        settings.prices = PriceTable::with_overrides(config::get(file, prices::PRICES_KEY))?;
+        Ok(settings)
     }
 
     /// Writes every setting into a loaded `config.json` (`root`); an unset optional
@@ -215,7 +230,9 @@ mod tests {
                 "gateway.database_url",
                 "gateway.valkey_url",
                 "gateway.anthropic_api_key",
+                "gateway.anthropic_base_url",
                 "gateway.service_manager",
+                "gateway.prices",
             ]
         );
         let port = setting("port").config_key();

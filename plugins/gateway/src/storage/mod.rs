@@ -2,12 +2,15 @@
 //! implementations: [`UserStore`] (durable users), [`SessionStore`] (login sessions
 //! with expiry) and [`RateLimiter`] (login attempt counters).
 //!
-//! The local tier implements the first two with SQLite ([`sqlite`]) and the limiter
-//! in memory ([`memory_limiter`]). The team tier ([`team`]) keeps users in
-//! PostgreSQL ([`postgres`]) and sessions, rate-limit counters and the replicas'
+//! The proxy's API keys and usage records are behind two more ([`keys`]).
+//!
+//! The local tier implements the durable ones with SQLite ([`sqlite`]) and the
+//! limiter in memory ([`memory_limiter`]). The team tier ([`team`]) keeps users,
+//! keys and usage in PostgreSQL ([`postgres`]) and sessions, rate-limit counters and the replicas'
 //! event channel in Valkey ([`valkey`]); the HTTP layer is the same for both. A
 //! [`Backend`] also reports the health of the services it depends on.
 
+pub mod keys;
 pub mod memory_limiter;
 pub mod postgres;
 pub mod sqlite;
@@ -162,6 +165,10 @@ pub enum StoreError {
     NotFound,
     /// Refused: it would leave the gateway without an admin.
     LastAdmin,
+    /// An API key with this name exists (names are never reused).
+    KeyNameTaken,
+    /// No API key has this name.
+    KeyNotFound,
     /// A service the storage depends on cannot be reached or refused the request
     /// (the team tier's PostgreSQL or Valkey is down, restarting, or refuses the
     /// credentials). Answered 503; the gateway retries by itself on later requests.
@@ -182,6 +189,8 @@ impl std::fmt::Display for StoreError {
             StoreError::AdminExists => f.write_str("an admin already exists"),
             StoreError::NotFound => f.write_str("no such user"),
             StoreError::LastAdmin => f.write_str("the last admin cannot be deleted"),
+            StoreError::KeyNameTaken => f.write_str("an API key with this name exists"),
+            StoreError::KeyNotFound => f.write_str("no API key has this name"),
             StoreError::Unavailable { dependency, reason } => {
                 write!(f, "{} is unavailable: {reason}", dependency.describe())
             }
@@ -297,7 +306,7 @@ pub trait HealthProbe: Send + Sync {
     async fn probe(&self) -> DependencyHealth;
 }
 
-/// The storage of one daemon: the tier's implementations of the three traits, the
+/// The storage of one daemon: the tier's implementations of the traits, the
 /// dependencies to watch, and (team tier) the other replicas.
 #[derive(Clone)]
 pub struct Backend {
@@ -307,6 +316,10 @@ pub struct Backend {
     pub sessions: Arc<dyn SessionStore>,
     /// Login rate limits.
     pub limiter: Arc<dyn RateLimiter>,
+    /// The proxy's API keys.
+    pub keys: Arc<dyn keys::KeyStore>,
+    /// The proxy's usage records.
+    pub usage: Arc<dyn keys::UsageStore>,
     /// The services this storage depends on (none for the local tier).
     pub dependencies: Vec<Arc<dyn HealthProbe>>,
     /// The other replicas (team tier only).
@@ -334,7 +347,9 @@ impl Backend {
                 let store = Arc::new(store);
                 Ok(Backend {
                     users: store.clone(),
-                    sessions: store,
+                    sessions: store.clone(),
+                    keys: store.clone(),
+                    usage: store,
                     limiter: Arc::new(memory_limiter::MemoryLimiter::default()),
                     dependencies: Vec::new(),
                     cluster: None,

@@ -1,9 +1,12 @@
 //! The local tier's durable storage: one SQLite database in the data directory, in
-//! WAL mode, migrated on open, holding users and sessions.
+//! WAL mode, migrated on open, holding users and sessions, and the proxy's API keys
+//! and usage records ([`keys`]).
 //!
 //! SQLite calls block, so every query runs on tokio's blocking pool behind one
 //! connection. Live sessions are also kept in memory (write-through), so the hot
 //! path — checking a session on every authenticated request — touches no disk.
+
+mod keys;
 
 use std::collections::HashMap;
 use std::fs::OpenOptions;
@@ -73,6 +76,39 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users_v2 RENAME TO users;
     ALTER TABLE sessions_v2 RENAME TO sessions;
     CREATE INDEX sessions_by_user ON sessions (user_id);
+"#,
+    // 3: the proxy's API keys (stored as SHA-256, never the key) and one usage row
+    // per proxied request. Keys are never deleted (revoked instead), so usage keeps
+    // pointing at a key; a deleted user leaves their keys without an owner.
+    r#"
+    CREATE TABLE api_keys (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        name       TEXT    NOT NULL UNIQUE,
+        token_hash BLOB    NOT NULL UNIQUE,
+        hint       TEXT    NOT NULL,
+        user_id    INTEGER REFERENCES users (id) ON DELETE SET NULL,
+        agent      TEXT,
+        limits     TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    CREATE INDEX api_keys_by_user ON api_keys (user_id);
+    CREATE TABLE usage (
+        at_ms              INTEGER NOT NULL,
+        key_id             INTEGER NOT NULL,
+        user_id            INTEGER,
+        agent              TEXT,
+        model              TEXT    NOT NULL,
+        input_tokens       INTEGER NOT NULL,
+        output_tokens      INTEGER NOT NULL,
+        cache_read_tokens  INTEGER NOT NULL,
+        cache_write_tokens INTEGER NOT NULL,
+        status             INTEGER NOT NULL,
+        latency_ms         INTEGER NOT NULL,
+        cost_micros        INTEGER NOT NULL
+    );
+    CREATE INDEX usage_by_time ON usage (at_ms);
+    CREATE INDEX usage_by_key ON usage (key_id, at_ms);
 "#,
 ];
 

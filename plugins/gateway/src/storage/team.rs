@@ -1,4 +1,4 @@
-//! The team tier put together: users in PostgreSQL, sessions, rate limits and the
+//! The team tier put together: users, API keys and usage in PostgreSQL, sessions, rate limits and the
 //! replicas' events in Valkey, and the checks `gateway install`, `gateway migrate`
 //! and `gateway status` run against both services before they trust them.
 
@@ -34,6 +34,8 @@ pub async fn open(settings: &Settings) -> Result<Backend> {
     let valkey = Arc::new(ValkeyStore::new(valkey_url)?);
     Ok(Backend {
         users: users.clone(),
+        keys: users.clone(),
+        usage: users.clone(),
         sessions: valkey.clone(),
         limiter: valkey.clone(),
         dependencies: vec![

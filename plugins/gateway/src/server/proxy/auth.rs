@@ -1,0 +1,117 @@
+//! Who is calling: the Mosaic key in `x-api-key` or `Authorization: Bearer`, looked
+//! up by its SHA-256. Unknown, revoked and expired keys get 401 saying which; a model
+//! the key may not use gets 403. The key itself never appears in a message.
+
+use axum::http::{header, HeaderMap, StatusCode};
+
+use super::errors::ProxyError;
+use crate::secrets;
+use crate::storage::keys::{ApiKey, KeyStore, KEY_PREFIX};
+
+/// The key the client sent, if any: `x-api-key` first (Anthropic's SDKs,
+/// `ANTHROPIC_API_KEY`), else `Authorization: Bearer` (`ANTHROPIC_AUTH_TOKEN`).
+pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get("x-api-key") {
+        return value.to_str().ok().map(str::trim);
+    }
+    let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = authorization.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The key of the request, if it is known, not revoked and not expired at `now`
+/// (Unix seconds).
+pub async fn authenticate(
+    keys: &dyn KeyStore,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<ApiKey, ProxyError> {
+    let Some(presented) = presented_key(headers).filter(|key| !key.is_empty()) else {
+        return Err(ProxyError::unauthorized(format!(
+            "no API key: send a Mosaic key ({KEY_PREFIX}…) in x-api-key or Authorization: \
+             Bearer (create one with `mosaic gateway keys create NAME`)"
+        )));
+    };
+    if !presented.starts_with(KEY_PREFIX) {
+        return Err(ProxyError::unauthorized(format!(
+            "this is not a Mosaic key: the gateway takes keys that start with {KEY_PREFIX} \
+             (create one with `mosaic gateway keys create NAME`), never an Anthropic key"
+        )));
+    }
+    let found = keys
+        .find_key(&secrets::token_hash(presented))
+        .await
+        .map_err(|error| {
+            ProxyError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the gateway cannot check the key: {error}"),
+            )
+        })?;
+    let Some(key) = found else {
+        return Err(ProxyError::unauthorized(
+            "invalid API key: no Mosaic key matches it",
+        ));
+    };
+    if key.revoked_at.is_some() {
+        return Err(ProxyError::unauthorized(format!(
+            "the API key `{}` was revoked; ask for a new one",
+            key.name
+        )));
+    }
+    if key.limits.expires_at.is_some_and(|expires| expires <= now) {
+        return Err(ProxyError::unauthorized(format!(
+            "the API key `{}` expired; ask for a new one",
+            key.name
+        )));
+    }
+    Ok(key)
+}
+
+/// Refuses (403) a model the key may not use.
+pub fn check_model(key: &ApiKey, model: Option<&str>) -> Result<(), ProxyError> {
+    let allowed = &key.limits.models;
+    if allowed.is_empty() {
+        return Ok(());
+    }
+    match model {
+        Some(model) if allowed.iter().any(|allowed| allowed == model) => Ok(()),
+        Some(model) => Err(ProxyError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the API key `{}` may not use the model `{model}`; it may use: {}",
+                key.name,
+                allowed.join(", ")
+            ),
+        )),
+        None => Err(ProxyError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the API key `{}` may only use these models, and the request names none: {}",
+                key.name,
+                allowed.join(", ")
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn the_key_comes_from_either_header() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(presented_key(&headers), None);
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer mosaic_sk_b"),
+        );
+        assert_eq!(presented_key(&headers), Some("mosaic_sk_b"));
+        headers.insert("x-api-key", HeaderValue::from_static("mosaic_sk_a"));
+        assert_eq!(presented_key(&headers), Some("mosaic_sk_a"));
+        let mut basic = HeaderMap::new();
+        basic.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(presented_key(&basic), None);
+    }
+}

@@ -1,0 +1,225 @@
+//! A key's limits, checked before the upstream is called: token and USD budgets
+//! (per UTC day or month) and tokens per minute from what the store has recorded
+//! plus what this process has not stored yet; requests per minute with the
+//! gateway's rate limiter (in memory locally, shared through Valkey in the team
+//! tier). A refusal is Anthropic's 429 `rate_limit_error`, naming the limit and
+//! when it resets, with `retry-after`.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+
+use super::errors::ProxyError;
+use super::usage::Meter;
+use crate::storage::keys::{ApiKey, BudgetPeriod, Spent, UsageStore};
+use crate::storage::{Limit, RateLimiter, Refusal};
+
+const MINUTE_MS: i64 = 60_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// Checks every limit of `key` at `now_ms` (Unix milliseconds); counts the request
+/// against its rpm limit when it passes.
+pub async fn check(
+    key: &ApiKey,
+    usage: &dyn UsageStore,
+    meter: &Meter,
+    limiter: &dyn RateLimiter,
+    now_ms: i64,
+) -> Result<(), ProxyError> {
+    let limits = &key.limits;
+    let spent_since = |since_ms: i64| async move {
+        let stored = usage.spent(key.id, since_ms).await.map_err(|error| {
+            ProxyError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the gateway cannot read the key's usage: {error}"),
+            )
+        })?;
+        let pending = meter.pending_since(key.id, since_ms);
+        Ok::<Spent, ProxyError>(Spent {
+            tokens: stored.tokens + pending.tokens,
+            cost_micros: stored.cost_micros + pending.cost_micros,
+        })
+    };
+    if let Some(budget) = limits.budget_tokens {
+        let (start, reset) = period_bounds(budget.period, now_ms);
+        let spent = spent_since(start).await?;
+        if spent.tokens >= budget.tokens {
+            return Err(ProxyError::rate_limited(
+                format!(
+                    "the token budget of key `{}` is used up: {} of {} tokens this {}; it \
+                     resets at {}",
+                    key.name,
+                    spent.tokens,
+                    budget.tokens,
+                    budget.period.as_str(),
+                    format_utc(reset)
+                ),
+                until(reset, now_ms),
+            ));
+        }
+    }
+    if let Some(budget_micros) = limits.budget_usd_micros_month {
+        let (start, reset) = period_bounds(BudgetPeriod::Month, now_ms);
+        let spent = spent_since(start).await?;
+        if spent.cost_micros >= budget_micros {
+            return Err(ProxyError::rate_limited(
+                format!(
+                    "the USD budget of key `{}` is used up: {} of {} USD this month; it resets \
+                     at {}",
+                    key.name,
+                    format_usd(spent.cost_micros),
+                    format_usd(budget_micros),
+                    format_utc(reset)
+                ),
+                until(reset, now_ms),
+            ));
+        }
+    }
+    if let Some(tpm) = limits.tpm {
+        let spent = spent_since(now_ms - MINUTE_MS).await?;
+        if spent.tokens >= u64::from(tpm) {
+            return Err(ProxyError::rate_limited(
+                format!(
+                    "the tpm limit of key `{}` is reached: {} tokens in the last minute, {tpm} \
+                     allowed; it resets within 60 s",
+                    key.name, spent.tokens
+                ),
+                Duration::from_secs(60),
+            ));
+        }
+    }
+    if let Some(rpm) = limits.rpm {
+        let limit = Limit {
+            max: rpm,
+            window: Duration::from_secs(60),
+        };
+        match limiter.hit(&format!("proxy-rpm:{}", key.id), limit).await {
+            Ok(()) => {}
+            Err(Refusal::Limited(after)) => {
+                return Err(ProxyError::rate_limited(
+                    format!(
+                        "the rpm limit of key `{}` is reached: {rpm} requests per minute; it \
+                         resets in {} s",
+                        key.name,
+                        after.as_secs().max(1)
+                    ),
+                    after,
+                ));
+            }
+            Err(Refusal::Store(error)) => {
+                return Err(ProxyError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the gateway cannot check the key's rate limit: {error}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn until(at_ms: i64, now_ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(at_ms - now_ms).unwrap_or(0))
+}
+
+/// Millionths of a USD as `12.345678`.
+fn format_usd(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let micros = micros.unsigned_abs();
+    format!("{sign}{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+}
+
+/// The start of the period holding `now_ms` and the start of the next, Unix ms (UTC).
+pub fn period_bounds(period: BudgetPeriod, now_ms: i64) -> (i64, i64) {
+    let day = now_ms.div_euclid(DAY_MS);
+    match period {
+        BudgetPeriod::Day => (day * DAY_MS, (day + 1) * DAY_MS),
+        BudgetPeriod::Month => {
+            let (year, month, _) = civil_from_days(day);
+            let start = days_from_civil(year, month, 1);
+            let (next_year, next_month) = if month == 12 {
+                (year + 1, 1)
+            } else {
+                (year, month + 1)
+            };
+            let next = days_from_civil(next_year, next_month, 1);
+            (start * DAY_MS, next * DAY_MS)
+        }
+    }
+}
+
+/// `2025-11-01T00:00:00Z` for a Unix ms time.
+pub fn format_utc(at_ms: i64) -> String {
+    let day = at_ms.div_euclid(DAY_MS);
+    let (year, month, date) = civil_from_days(day);
+    let seconds = at_ms.rem_euclid(DAY_MS) / 1000;
+    format!(
+        "{year:04}-{month:02}-{date:02}T{:02}:{:02}:{:02}Z",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+/// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian; the
+/// well-known era-based conversion).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let date = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, date)
+}
+
+/// Days since 1970-01-01 of a civil date (the inverse of [`civil_from_days`]).
+fn days_from_civil(year: i64, month: u32, date: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month = i64::from(month);
+    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(date) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_periods_in_utc() {
+        // 2024-02-29T13:14:15Z
+        let now = 1_709_212_455_000;
+        assert_eq!(format_utc(now), "2024-02-29T13:14:15Z");
+        let (start, next) = period_bounds(BudgetPeriod::Day, now);
+        assert_eq!(format_utc(start), "2024-02-29T00:00:00Z");
+        assert_eq!(format_utc(next), "2024-03-01T00:00:00Z");
+        let (start, next) = period_bounds(BudgetPeriod::Month, now);
+        assert_eq!(format_utc(start), "2024-02-01T00:00:00Z");
+        assert_eq!(format_utc(next), "2024-03-01T00:00:00Z");
+        // December rolls over to January.
+        let (_, next) = period_bounds(BudgetPeriod::Month, 1_734_567_890_000);
+        assert_eq!(format_utc(next), "2025-01-01T00:00:00Z");
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        for days in [-1_000, 0, 59, 365, 11_016, 20_000, 100_000] {
+            let (year, month, date) = civil_from_days(days);
+            assert_eq!(days_from_civil(year, month, date), days);
+        }
+    }
+
+    #[test]
+    fn usd_is_shown_with_six_decimals() {
+        assert_eq!(format_usd(1_500_000), "1.500000");
+        assert_eq!(format_usd(42), "0.000042");
+    }
+}

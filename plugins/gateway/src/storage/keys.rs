@@ -1,0 +1,239 @@
+//! API keys of the Anthropic proxy and the usage recorded against them.
+//!
+//! Every agent and person gets its own Mosaic key; the gateway holds the one real
+//! Anthropic key. A Mosaic key is shown once when it is created and stored only as
+//! its SHA-256 ([`TokenHash`]), like a session token; its first characters
+//! ([`ApiKey::hint`]) are kept so a listing can say which key is which. Every key
+//! starts with [`KEY_PREFIX`], so secret scanners can find a leaked one.
+//!
+//! Each proxied request becomes one [`UsageRecord`]; [`UsageStore`] keeps them and
+//! answers the sums that usage reports and budgets need. Both traits have one
+//! implementation per tier (SQLite; PostgreSQL for the team tier).
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{StoreError, TokenHash};
+
+/// The start of every Mosaic API key: recognisable in logs, diffs and leaks.
+pub const KEY_PREFIX: &str = "mosaic_sk_";
+
+/// The period a token budget is counted over (calendar day or month, UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BudgetPeriod {
+    /// From 00:00 UTC.
+    Day,
+    /// From the first of the month, 00:00 UTC.
+    Month,
+}
+
+impl BudgetPeriod {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetPeriod::Day => "day",
+            BudgetPeriod::Month => "month",
+        }
+    }
+
+    /// Parses a stored or typed period.
+    pub fn parse(text: &str) -> Option<BudgetPeriod> {
+        match text {
+            "day" => Some(BudgetPeriod::Day),
+            "month" => Some(BudgetPeriod::Month),
+            _ => None,
+        }
+    }
+}
+
+/// At most `tokens` tokens (input + output + cache reads and writes) per period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenBudget {
+    /// Tokens allowed per period.
+    pub tokens: u64,
+    /// The period.
+    pub period: BudgetPeriod,
+}
+
+/// What a key may do. Every field is optional: `None` (or an empty model list)
+/// means no limit of that kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyLimits {
+    /// A token budget per day or month.
+    pub budget_tokens: Option<TokenBudget>,
+    /// A spending budget per calendar month, in millionths of a US dollar.
+    pub budget_usd_micros_month: Option<i64>,
+    /// Requests per minute.
+    pub rpm: Option<u32>,
+    /// Tokens per minute.
+    pub tpm: Option<u32>,
+    /// When the key stops working, Unix seconds.
+    pub expires_at: Option<i64>,
+    /// The only models the key may call (exact ids); empty: every model.
+    pub models: Vec<String>,
+}
+
+/// A key as listings show it (never the key itself, never its hash).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiKey {
+    /// Stable numeric id, never reused.
+    pub id: i64,
+    /// Its unique name, e.g. `agent-a1`.
+    pub name: String,
+    /// The key's first characters (`mosaic_sk_AbCd`), to tell keys apart.
+    pub hint: String,
+    /// The user it belongs to, if any.
+    pub user_id: Option<i64>,
+    /// The fleet agent it was made for, if any.
+    pub agent: Option<String>,
+    /// What it may do.
+    pub limits: KeyLimits,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// When it was revoked, Unix seconds; a revoked key is refused.
+    pub revoked_at: Option<i64>,
+}
+
+/// A key to create; the caller made the secret and passes only its hash and hint.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// Unique name.
+    pub name: String,
+    /// SHA-256 of the key.
+    pub token_hash: TokenHash,
+    /// The key's first characters.
+    pub hint: String,
+    /// The user it belongs to.
+    pub user_id: Option<i64>,
+    /// The fleet agent it is for.
+    pub agent: Option<String>,
+    /// What it may do.
+    pub limits: KeyLimits,
+}
+
+/// Durable API keys.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Creates a key; [`StoreError::KeyNameTaken`] when a key (revoked or not) has
+    /// the name.
+    async fn create_key(&self, key: NewKey) -> Result<ApiKey, StoreError>;
+    /// Every key, revoked ones included, oldest first.
+    async fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+    /// Revokes the key named `name` (idempotent: an already revoked key is returned
+    /// as it is); [`StoreError::KeyNotFound`] when there is none.
+    async fn revoke_key(&self, name: &str) -> Result<ApiKey, StoreError>;
+    /// The key with this hash, revoked or not (the caller refuses revoked and
+    /// expired keys, so it can say why).
+    async fn find_key(&self, token_hash: &TokenHash) -> Result<Option<ApiKey>, StoreError>;
+}
+
+/// One proxied request, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UsageRecord {
+    /// When the request started, Unix milliseconds.
+    pub at_ms: i64,
+    /// The key used.
+    pub key_id: i64,
+    /// The key's user, if any.
+    pub user_id: Option<i64>,
+    /// The key's agent, if any.
+    pub agent: Option<String>,
+    /// The model asked for.
+    pub model: String,
+    /// Input tokens (not cached).
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    pub cache_write_tokens: u64,
+    /// The HTTP status the client got.
+    pub status: u16,
+    /// From the request to the end of the answer, milliseconds.
+    pub latency_ms: u32,
+    /// The cost from the price table, millionths of a US dollar.
+    pub cost_micros: i64,
+}
+
+impl UsageRecord {
+    /// Every token the request used (what token budgets and tpm count).
+    pub fn total_tokens(&self) -> u64 {
+        self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+    }
+}
+
+/// How usage is grouped in a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UsageGroup {
+    /// By key name.
+    Key,
+    /// By user email.
+    User,
+    /// By agent name.
+    Agent,
+    /// By model id.
+    Model,
+    /// By UTC day (`YYYY-MM-DD`).
+    Day,
+}
+
+/// Which usage to sum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageQuery {
+    /// From this time on, Unix milliseconds (inclusive).
+    pub since_ms: Option<i64>,
+    /// Before this time, Unix milliseconds.
+    pub until_ms: Option<i64>,
+    /// Only this key.
+    pub key_id: Option<i64>,
+    /// Only requests made with this user's keys (what a non-admin may see).
+    pub user_id: Option<i64>,
+    /// The grouping.
+    pub group: UsageGroup,
+}
+
+/// One line of a usage report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UsageRow {
+    /// The group's label (key name, user email, agent, model or day); `-` when
+    /// the requests had none (e.g. a key without a user).
+    pub group: String,
+    /// Requests.
+    pub requests: u64,
+    /// Input tokens (not cached).
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cache-read tokens.
+    pub cache_read_tokens: u64,
+    /// Cache-write tokens.
+    pub cache_write_tokens: u64,
+    /// Requests answered with an error status (>= 400).
+    pub errors: u64,
+    /// Cost, millionths of a US dollar.
+    pub cost_micros: i64,
+}
+
+/// What a key used since a moment: what budgets compare with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spent {
+    /// Every token (see [`UsageRecord::total_tokens`]).
+    pub tokens: u64,
+    /// Cost, millionths of a US dollar.
+    pub cost_micros: i64,
+}
+
+/// Durable usage records.
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// Stores records (a batch, in one transaction).
+    async fn record(&self, records: &[UsageRecord]) -> Result<(), StoreError>;
+    /// Sums the records of `query`, one row per group: largest cost first (then by
+    /// label), except [`UsageGroup::Day`], which is in date order.
+    async fn summarize(&self, query: &UsageQuery) -> Result<Vec<UsageRow>, StoreError>;
+    /// What `key_id` used from `since_ms` (Unix milliseconds) on.
+    async fn spent(&self, key_id: i64, since_ms: i64) -> Result<Spent, StoreError>;
+}
