@@ -128,6 +128,8 @@ fn json_output_has_every_field() {
             "stopped_at",
             "pruned_at",
             "activity",
+            "gateway_key",
+            "usage_today",
             "problems"
         ]
     );

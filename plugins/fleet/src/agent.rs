@@ -149,6 +149,14 @@ pub struct AgentMetadata {
     /// When `fleet stop` stopped it (Unix seconds).
     #[serde(default)]
     pub stopped_at: Option<u64>,
+    /// The name of the gateway key minted for it (never the key), when it was
+    /// launched through the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_key: Option<String>,
+    /// The gateway base URL its `ANTHROPIC_BASE_URL` points at, when launched
+    /// through the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_url: Option<String>,
 }
 
 /// One heartbeat, as the sidecar writes it.
@@ -343,6 +351,8 @@ mod tests {
             started_at: 1_700_000_000,
             interval: 15,
             stopped_at: None,
+            gateway_key: Some("fleet-a1-1".into()),
+            gateway_url: None,
         }
     }
 

@@ -13,6 +13,7 @@
 
 pub mod agent;
 pub mod commands;
+pub mod gateway;
 pub mod history;
 pub mod process;
 pub mod record;

@@ -187,6 +187,8 @@ mod tests {
             started_at,
             interval: 1,
             stopped_at: None,
+            gateway_key: None,
+            gateway_url: None,
         }
     }
 

@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use super::{note, tmux_example, warn};
 use crate::agent::{session_name, validate_agent_name, write_metadata, AgentFiles, AgentMetadata};
+use crate::gateway::{key_name, mint_key, revoke_key, routing, KeyHandoff, Routing, BASE_URL_ENV};
 use crate::process::{now_unix, poll_until, process_running};
 use crate::record::AgentRecord;
 use crate::runtime::{check_program_exists, resolve_launch_command, RUNTIMES};
@@ -35,6 +36,8 @@ const SETTLE_TIME: Duration = Duration::from_millis(500);
 const FIRST_BEAT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long launch waits for the sidecar of an agent that exited at once to end.
 const SIDECAR_EXIT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long launch waits for the pane to take its gateway key.
+const HANDOFF_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `mosaic fleet launch`.
 pub struct Launch;
@@ -59,6 +62,14 @@ impl Command for Launch {
              words run directly, a single word is a shell command line.\n\n\
              From a terminal, the launch then attaches to the session (or switches to it \
              inside tmux); with --detach, or without a terminal, it prints a summary.\n\n\
+             A Claude Code agent (runtime claude) goes through the Mosaic gateway when \
+             it is installed, answers /health and holds an Anthropic key: the launch \
+             creates a gateway key `fleet-<AGENT>-<ms>` for the agent (revoking the \
+             one of its previous run) and starts it with ANTHROPIC_BASE_URL pointing \
+             at the gateway and the key in ANTHROPIC_AUTH_TOKEN (handed over through a \
+             private file the pane reads and deletes, never through a command line). \
+             Its usage then shows in `mosaic fleet ps` and `mosaic gateway usage`. \
+             --no-gateway starts it without.\n\n\
              MOSAIC_TMUX_SOCKET selects the tmux server (a path for `tmux -S`, else a \
              name for `tmux -L`); HB_RUN_DIR moves the run directory.",
             runtimes.join(", ")
@@ -81,6 +92,10 @@ impl Command for Launch {
             .value_name("DIR"),
         )
         .arg(ArgSpec::flag("detach", "Do not attach to the session, print a summary").short('d'))
+        .arg(ArgSpec::flag(
+            "no_gateway",
+            "Do not route a Claude Code agent through the Mosaic gateway",
+        ))
         .arg(
             ArgSpec::positional("command", "Run this command instead of a runtime")
                 .value_name("COMMAND")
@@ -131,6 +146,9 @@ impl Command for Launch {
                 .map_or_else(|| "unknown".to_string(), |pid| pid.to_string()),
             metadata.session
         )?;
+        if let (Some(url), Some(key)) = (&metadata.gateway_url, &metadata.gateway_key) {
+            writeln!(out, "  gateway: {url} (key {key})")?;
+        }
         writeln!(out, "  attach: mosaic fleet attach {agent}")?;
         writeln!(out, "  output: mosaic fleet logs {agent}")?;
         writeln!(out, "  stop:   mosaic fleet stop {agent}")?;
@@ -149,6 +167,8 @@ pub struct LaunchOptions {
     pub cwd: Option<PathBuf>,
     /// `--detach`.
     pub detach: bool,
+    /// `--no-gateway`.
+    pub no_gateway: bool,
     /// The words after `--`.
     pub command: Vec<String>,
 }
@@ -205,7 +225,7 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
         );
     }
 
-    let environment = vec![
+    let mut environment = vec![
         ("MOSAIC_AGENT".to_string(), agent.to_string()),
         // Hooks running inside the agent record its activity where `fleet ps` looks.
         (
@@ -213,22 +233,43 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
             run_dir.to_string_lossy().into_owned(),
         ),
     ];
-    // From here on the launch waits (the pane pid, the settle time, the first beat);
-    // warnings wait for the progress to end rather than write under it.
+    // Warnings wait for the progress to end rather than write under it.
+    let mut warnings = Vec::new();
+    let route = GatewayRoute::prepare(
+        context,
+        options,
+        &launch_command.runtime,
+        &existing,
+        &run_dir,
+        &mut warnings,
+    )?;
+    let pane_command = match &route {
+        Some(route) => {
+            environment.push((BASE_URL_ENV.to_string(), route.url.clone()));
+            route.handoff.wrap(&launch_command.command)
+        }
+        None => launch_command.command.clone(),
+    };
+    // From here on the launch waits (the pane pid, the settle time, the first beat).
     let starting = context.progress(&format!("Starting agent {agent}"));
-    tmux.new_session(
+    let created = tmux.new_session(
         version,
         &NewSession {
             session: &session,
             cwd: &cwd,
             environment: &environment,
-            command: &launch_command.command,
+            command: &pane_command,
         },
-    )?;
+    );
+    if let Err(error) = created {
+        GatewayRoute::abandon(route, context);
+        return Err(error);
+    }
     let pane_pid = match resolve_pane_pid(&tmux, &session) {
         Ok(pane_pid) => pane_pid,
         Err(error) => {
             let _ = tmux.kill_session(&session);
+            GatewayRoute::abandon(route, context);
             return Err(error);
         }
     };
@@ -246,6 +287,8 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
         started_at: now_unix(),
         interval,
         stopped_at: None,
+        gateway_key: route.as_ref().map(|route| route.key_name.clone()),
+        gateway_url: route.as_ref().map(|route| route.url.clone()),
     };
     // The previous run's heartbeat and activity (it was dead) must not speak for
     // this one.
@@ -253,6 +296,7 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
         remove_previous_run(&files).and_then(|()| write_metadata(&files.metadata, &metadata));
     if let Err(error) = recorded {
         let _ = tmux.kill_session(&session);
+        GatewayRoute::abandon(route, context);
         return Err(error.context(format!(
             "cannot record agent `{agent}`; its tmux session was removed again"
         )));
@@ -261,7 +305,6 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
         bail!(exited_at_once(agent, &metadata));
     };
 
-    let mut warnings = Vec::new();
     match start_sidecar(context, agent, pane_pid, interval, &run_dir) {
         Ok(sidecar_pid) => {
             metadata.sidecar_pid = Some(sidecar_pid);
@@ -288,6 +331,14 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
         && !poll_until(FIRST_BEAT_TIMEOUT, Duration::from_millis(20), || {
             files.heartbeat.exists()
         });
+    if let Some(route) = route {
+        // The pane's wrapper deletes the key file first thing; a pane that has not
+        // by now gets the file removed under it (and stops with a message).
+        poll_until(HANDOFF_TIMEOUT, Duration::from_millis(20), || {
+            !route.handoff.path().exists() || !process_running(pane_pid)
+        });
+        drop(route);
+    }
     starting.finish();
     for warning in &warnings {
         warn(context, warning);
@@ -423,4 +474,82 @@ fn exited_at_once(agent: &str, metadata: &AgentMetadata) -> String {
         metadata.session,
         metadata.cwd.display()
     )
+}
+
+/// The runtime whose agents go through the gateway.
+const GATEWAY_RUNTIME: &str = "claude";
+
+/// An agent on its way through the gateway: its minted key (by name), the base
+/// URL, and the key's hand-off file.
+struct GatewayRoute {
+    key_name: String,
+    url: String,
+    handoff: KeyHandoff,
+}
+
+impl GatewayRoute {
+    /// Revokes the key of the agent's previous run, and, when the agent is Claude
+    /// Code, not `--no-gateway`, and the gateway can take it, mints its key and
+    /// writes the hand-off file. A gateway that is installed but cannot take the
+    /// agent is a warning; a key that cannot be minted is an error.
+    fn prepare(
+        context: &Context<'_>,
+        options: &LaunchOptions,
+        runtime: &str,
+        existing: &AgentRecord,
+        run_dir: &Path,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<GatewayRoute>> {
+        let agent = options.agent.as_str();
+        if let Some(old_key) = existing
+            .metadata
+            .as_ref()
+            .and_then(|metadata| metadata.gateway_key.as_deref())
+        {
+            if let Err(error) = revoke_key(context, old_key) {
+                warnings.push(format!(
+                    "the gateway key `{old_key}` of the previous run of agent `{agent}` is \
+                     still valid: {error:#}"
+                ));
+            }
+        }
+        if options.no_gateway || runtime != GATEWAY_RUNTIME {
+            return Ok(None);
+        }
+        let gateway = match routing(context)? {
+            Routing::Gateway(gateway) => gateway,
+            Routing::Direct(reason) => {
+                warnings.extend(reason);
+                return Ok(None);
+            }
+        };
+        let started_at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_millis())
+            .unwrap_or(0);
+        let key = mint_key(context, &key_name(agent, started_at_ms), agent)?;
+        let handoff = match KeyHandoff::write(run_dir, &key) {
+            Ok(handoff) => handoff,
+            Err(error) => {
+                let _ = revoke_key(context, &key.name);
+                return Err(error.context(format!(
+                    "cannot hand gateway key `{}` to agent `{agent}`; the key was revoked",
+                    key.name
+                )));
+            }
+        };
+        Ok(Some(GatewayRoute {
+            key_name: key.name.clone(),
+            url: gateway.base_url(),
+            handoff,
+        }))
+    }
+
+    /// Undoes a route whose agent did not start: revokes its key (best effort) and
+    /// removes the hand-off file.
+    fn abandon(route: Option<GatewayRoute>, context: &Context<'_>) {
+        if let Some(route) = route {
+            let _ = revoke_key(context, &route.key_name);
+        }
+    }
 }

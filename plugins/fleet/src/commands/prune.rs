@@ -16,6 +16,7 @@ use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context};
 use serde::{Deserialize, Serialize};
 
 use super::{tmux_for, warn};
+use crate::gateway::revoke_key;
 use crate::history::{history_path, HistoryUpdate, PrunedAgent, SetAsideHistory};
 use crate::process::now_unix;
 use crate::record::AgentRecord;
@@ -34,8 +35,10 @@ impl Command for Prune {
             .long_about(
                 "Remove the metadata, heartbeat and activity files of every dead or stopped \
                  agent from the fleet run directory, and note each one in the pruned \
-                 history (`mosaic fleet ps --all`). Agents whose tmux session still exists, \
-                 or whose heartbeat cannot be read, are left alone and reported.",
+                 history (`mosaic fleet ps --all`). An agent launched through the gateway \
+                 has its gateway key revoked first (`mosaic gateway keys revoke`); one \
+                 whose key cannot be revoked is kept. Agents whose tmux session still \
+                 exists, or whose heartbeat cannot be read, are left alone and reported.",
             )
             .arg(ArgSpec::flag("dry_run", "Only say what would be removed").short('n'))
             .example("fleet prune", "Forget dead and stopped agents")
@@ -151,6 +154,26 @@ pub fn prune(context: &Context<'_>, options: &PruneOptions) -> Result<PruneRepor
     }
     if options.dry_run || prunable.is_empty() {
         report.pruned = prunable.into_iter().map(|record| record.agent).collect();
+        return Ok(report);
+    }
+    // The gateway keys of the agents go first: an agent whose key could not be
+    // revoked stays, so its record still names the key for the next try.
+    let mut revoked = Vec::new();
+    for record in prunable {
+        let key = record
+            .metadata
+            .as_ref()
+            .and_then(|metadata| metadata.gateway_key.clone());
+        match key.map(|key| revoke_key(context, &key)) {
+            Some(Err(error)) => report.skipped.push(SkippedAgent {
+                agent: record.agent.clone(),
+                reason: format!("{error:#}; prune again once it is revoked"),
+            }),
+            _ => revoked.push(record),
+        }
+    }
+    let prunable = revoked;
+    if prunable.is_empty() {
         return Ok(report);
     }
 

@@ -11,7 +11,8 @@ use mosaic_plugin_api::sdk::output::{format_age, format_duration, Table};
 use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context, Example};
 use serde::{Deserialize, Serialize};
 
-use super::warn;
+use super::{note, warn};
+use crate::gateway::{format_cost, usage_today, AgentUsage, UsageToday, PS_USAGE_BUDGET};
 use crate::history::read_history;
 use crate::process::{now_unix, process_running};
 use crate::record::AgentRecord;
@@ -33,6 +34,10 @@ impl Command for Ps {
                  that or when no heartbeat ever appeared; stopped after `fleet stop`. \
                  ACTIVITY is the hooks plugin's record of the agent's last tool, or how long \
                  it has been idle.\n\n\
+                 When the Mosaic gateway is installed and answers within 100 ms, TOKENS \
+                 TODAY and COST TODAY show what each agent used through it since 00:00 UTC \
+                 (`mosaic gateway usage --by agent --since today`); ps never waits longer, \
+                 and leaves the columns out when it does not answer in time.\n\n\
                  Dead agents stay listed until `mosaic fleet prune`; --all also lists pruned \
                  ones. With --json, one document with every field, including whether the \
                  pane's process still exists.",
@@ -52,6 +57,11 @@ impl Command for Ps {
         let report = list_agents(context, &options)?;
         for problem in &report.problems {
             warn(context, problem);
+        }
+        if let Some(reason) = &report.gateway_usage.reason {
+            if context.verbosity() >= 1 {
+                note(context, &format!("no gateway usage: {reason}"));
+            }
         }
         for row in &report.agents {
             for problem in &row.problems {
@@ -115,8 +125,22 @@ pub struct AgentRow {
     pub pruned_at: Option<u64>,
     /// The hooks plugin's activity record.
     pub activity: Option<AgentActivity>,
+    /// The name of its gateway key, when launched through the gateway.
+    pub gateway_key: Option<String>,
+    /// What it used through the gateway today (UTC), when the gateway answered in
+    /// time and the agent has a key or usage.
+    pub usage_today: Option<AgentUsage>,
     /// Files that could not be read.
     pub problems: Vec<String>,
+}
+
+/// Whether `fleet ps` got today's usage from the gateway.
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayUsageStatus {
+    /// `ok`, `not_installed` or `unavailable`.
+    pub status: &'static str,
+    /// Why not, when unavailable.
+    pub reason: Option<String>,
 }
 
 /// The whole `--json` document.
@@ -131,6 +155,8 @@ pub struct PsReport {
     /// Files of the run directory (not of one agent) that could not be read: with
     /// `--all`, an invalid pruned history.
     pub problems: Vec<String>,
+    /// Whether the usage columns could be filled.
+    pub gateway_usage: GatewayUsageStatus,
 }
 
 /// Reads every agent (and with `all`, the pruned history).
@@ -170,14 +196,51 @@ pub fn list_agents(context: &Context<'_>, options: &PsOptions) -> Result<PsRepor
         stopped_at: None,
         pruned_at: Some(pruned.pruned_at),
         activity: None,
+        gateway_key: None,
+        usage_today: None,
         problems: Vec::new(),
     }));
+    let gateway_usage = if agents.iter().any(|row| row.status != Status::Pruned) {
+        add_usage(&mut agents, usage_today(context, PS_USAGE_BUDGET))
+    } else {
+        GatewayUsageStatus {
+            status: "unavailable",
+            reason: Some("no agents to ask about".to_string()),
+        }
+    };
     Ok(PsReport {
         now,
         run_dir,
         agents,
         problems,
+        gateway_usage,
     })
+}
+
+/// Fills the rows' usage: an agent the gateway reports gets its sums, one with a
+/// gateway key but no usage yet gets zeros, the others nothing.
+fn add_usage(agents: &mut [AgentRow], usage: UsageToday) -> GatewayUsageStatus {
+    match usage {
+        UsageToday::NotInstalled => GatewayUsageStatus {
+            status: "not_installed",
+            reason: None,
+        },
+        UsageToday::Unavailable(reason) => GatewayUsageStatus {
+            status: "unavailable",
+            reason: Some(reason),
+        },
+        UsageToday::Known(mut by_agent) => {
+            for row in agents.iter_mut().filter(|row| row.status != Status::Pruned) {
+                row.usage_today = by_agent
+                    .remove(&row.agent)
+                    .or_else(|| row.gateway_key.as_ref().map(|_| AgentUsage::default()));
+            }
+            GatewayUsageStatus {
+                status: "ok",
+                reason: None,
+            }
+        }
+    }
 }
 
 fn row_from_record(record: AgentRecord, now: u64) -> AgentRow {
@@ -216,6 +279,10 @@ fn row_from_record(record: AgentRecord, now: u64) -> AgentRow {
         stopped_at: metadata.as_ref().and_then(|metadata| metadata.stopped_at),
         pruned_at: None,
         activity: record.activity,
+        gateway_key: metadata
+            .as_ref()
+            .and_then(|metadata| metadata.gateway_key.clone()),
+        usage_today: None,
         problems: record.problems,
     }
 }
@@ -240,7 +307,8 @@ pub fn describe_activity(activity: &AgentActivity, now: u64) -> String {
 }
 
 fn render_table(report: &PsReport) -> String {
-    let mut table = Table::new(&[
+    let with_usage = report.gateway_usage.status == "ok";
+    let mut headers = vec![
         "agent",
         "runtime",
         "pid",
@@ -248,8 +316,12 @@ fn render_table(report: &PsReport) -> String {
         "last beat",
         "uptime",
         "activity",
-        "session",
-    ]);
+    ];
+    if with_usage {
+        headers.extend(["tokens today", "cost today"]);
+    }
+    headers.push("session");
+    let mut table = Table::new(&headers);
     let now = report.now;
     for row in &report.agents {
         let last_beat = match (row.last_beat_at, row.status) {
@@ -257,7 +329,7 @@ fn render_table(report: &PsReport) -> String {
             (Some(at), _) => format_age(Duration::from_secs(now.saturating_sub(at))),
             (None, _) => "never".to_string(),
         };
-        table.add_row([
+        let mut cells = vec![
             row.agent.clone(),
             row.runtime.clone().unwrap_or_else(|| "?".to_string()),
             row.pid
@@ -272,8 +344,18 @@ fn render_table(report: &PsReport) -> String {
                 || "-".to_string(),
                 |activity| describe_activity(activity, now),
             ),
-            row.session.clone(),
-        ]);
+        ];
+        if with_usage {
+            match &row.usage_today {
+                Some(usage) => {
+                    cells.push(usage.tokens().to_string());
+                    cells.push(format_cost(usage.cost_micros));
+                }
+                None => cells.extend(["-".to_string(), "-".to_string()]),
+            }
+        }
+        cells.push(row.session.clone());
+        table.add_row(cells);
     }
     table.render()
 }
