@@ -1,13 +1,24 @@
 //! `gateway migrate` through the installed binary against real throwaway servers:
 //! a local installation moves to the team tier (users copied, verified, able to
-//! log in; the SQLite file kept unchanged as the backup) and back again.
+//! log in; the proxy's API keys copied with their hashes, so a key made before the
+//! move still works through the proxy after it; usage records copied, totals equal;
+//! the SQLite file kept unchanged as the backup) and back again.
 
+#[allow(dead_code)]
+#[path = "gateway_support/anthropic_standin.rs"]
+mod anthropic_standin;
 mod gateway_support;
 
+use std::time::Duration;
+
+use anthropic_standin::AnthropicStandIn;
 use gateway_support::services::{Postgres, Valkey, DATABASE_PASSWORD, VALKEY_PASSWORD};
 use gateway_support::*;
 use mosaic_tests::Run;
 use serde_json::{json, Value};
+
+/// The "real" Anthropic key the gateway holds in these tests.
+const REAL_KEY: &str = "sk-ant-api03-standin-REAL-KEY-for-migrate";
 
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
@@ -23,6 +34,59 @@ fn create_user(port: u16, admin: &str, name: &str, email: &str, password: &str) 
     assert_eq!(created.status, 201, "{}", created.body);
 }
 
+/// Creates a key with `mosaic gateway keys create NAME --json`; returns the key and
+/// its id.
+#[track_caller]
+fn create_key(gateway: &GatewaySandbox, name: &str) -> (String, i64) {
+    let run = gateway.run(&["gateway", "keys", "create", name, "--agent", name, "--json"]);
+    run.expect_code(0);
+    let created = run.json();
+    (
+        created["key"].as_str().unwrap().to_string(),
+        created["id"].as_i64().unwrap(),
+    )
+}
+
+/// `POST /v1/messages` with `x-api-key: key`; the status.
+fn proxied_status(port: u16, key: &str) -> u16 {
+    let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 100,
+        "messages": [{"role": "user", "content": "Hello"}]})
+    .to_string();
+    http(
+        port,
+        "POST",
+        "/v1/messages",
+        &[("x-api-key", key), ("anthropic-version", "2023-06-01")],
+        Some(&body),
+    )
+    .status
+}
+
+/// `gateway usage --by key --json` once its total reaches `requests` (the daemon
+/// stores usage a moment after the answer).
+#[track_caller]
+fn usage_with(gateway: &GatewaySandbox, requests: u64) -> Value {
+    let mut last = Value::Null;
+    let reached = wait_for(Duration::from_secs(20), || {
+        let run = gateway.run(&["gateway", "usage", "--by", "key", "--json"]);
+        last = if run.code == 0 {
+            run.json()
+        } else {
+            Value::Null
+        };
+        last["total"]["requests"].as_u64() == Some(requests)
+    });
+    assert!(reached, "usage never reached {requests} requests: {last}");
+    last
+}
+
+/// The keys `gateway keys list --json` shows.
+fn keys_listed(gateway: &GatewaySandbox) -> Vec<Value> {
+    let run = gateway.run(&["gateway", "keys", "list", "--json"]);
+    run.expect_code(0);
+    run.json()["keys"].as_array().unwrap().clone()
+}
+
 fn tier_in_config(gateway: &GatewaySandbox) -> Value {
     let config: Value =
         serde_json::from_str(&std::fs::read_to_string(gateway.config_file()).unwrap()).unwrap();
@@ -33,11 +97,30 @@ fn tier_in_config(gateway: &GatewaySandbox) -> Value {
 fn a_local_gateway_moves_to_the_team_tier_and_back() {
     let postgres = Postgres::start();
     let valkey = Valkey::start();
+    let standin = AnthropicStandIn::start();
     let gateway = GatewaySandbox::new();
-    gateway.install().expect_code(0);
+    gateway
+        .install_with(&[
+            ("MOSAIC_ANTHROPIC_API_KEY", REAL_KEY),
+            ("MOSAIC_ANTHROPIC_BASE_URL", &standin.url()),
+        ])
+        .expect_code(0);
     let port = gateway.port;
     let admin = token(port, ADMIN_EMAIL, ADMIN_PASSWORD);
     create_user(port, &admin, "Bob", "bob@example.com", "bob-password");
+    // Two keys: one used through the proxy, one revoked.
+    let (alpha, alpha_id) = create_key(&gateway, "alpha");
+    let (revoked, _) = create_key(&gateway, "revoked");
+    gateway
+        .run(&["gateway", "keys", "revoke", "revoked"])
+        .expect_code(0);
+    for _ in 0..3 {
+        assert_eq!(proxied_status(port, &alpha), 200);
+    }
+    assert_eq!(proxied_status(port, &revoked), 401);
+    let usage_before = usage_with(&gateway, 3);
+    let keys_before = keys_listed(&gateway);
+    assert_eq!(keys_before.len(), 2);
     // The newest user (id 3) is deleted before the migration: no one may get that
     // id again, on either side of it.
     create_user(port, &admin, "Dan", "dan@example.com", "dan-password");
@@ -94,7 +177,7 @@ fn a_local_gateway_moves_to_the_team_tier_and_back() {
     assert!(
         migrated
             .stdout
-            .contains("Copied and verified 2 users (count and password hashes match)."),
+            .contains("Copied and verified 2 users, 2 API keys and 3 usage records"),
         "{}",
         migrated.stdout
     );
@@ -127,6 +210,26 @@ fn a_local_gateway_moves_to_the_team_tier_and_back() {
             .superuser_sql("SELECT string_agg(email, ',' ORDER BY id) FROM mosaic_gateway.users"),
         "ada@example.com,bob@example.com"
     );
+    // The keys came along with their hashes: the key made before the move works
+    // through the proxy after it, the revoked one stays refused, and the listing
+    // and the usage totals are the same on both sides.
+    assert_eq!(keys_listed(&gateway), keys_before);
+    assert_eq!(
+        usage_with(&gateway, 3)["total"],
+        usage_before["total"],
+        "usage totals differ after the move"
+    );
+    assert_eq!(usage_with(&gateway, 3)["rows"], usage_before["rows"]);
+    assert_eq!(proxied_status(port, &alpha), 200);
+    assert_eq!(proxied_status(port, &revoked), 401);
+    let usage_on_team = usage_with(&gateway, 4);
+    assert_eq!(
+        postgres.superuser_sql("SELECT count(*) FROM mosaic_gateway.usage"),
+        "4"
+    );
+    // A new key continues after every key id the local tier handed out.
+    let (_, beta_id) = create_key(&gateway, "beta");
+    assert_eq!(beta_id, alpha_id + 2);
     // New users continue after every id the local tier handed out (Dan's 3 too).
     create_user(port, &admin, "Carol", "carol@example.com", "carol-password");
     assert_eq!(
@@ -172,6 +275,21 @@ fn a_local_gateway_moves_to_the_team_tier_and_back() {
     assert_eq!(health.json()["tier"], "local");
     token(port, "carol@example.com", "carol-password");
     let admin = token(port, ADMIN_EMAIL, ADMIN_PASSWORD);
+    // Keys and usage came back too: the same listing (beta included), the same
+    // totals, and alpha still works.
+    assert!(
+        back.stdout.contains("3 API keys and 4 usage records"),
+        "{}",
+        back.stdout
+    );
+    let keys_back = keys_listed(&gateway);
+    assert_eq!(keys_back.len(), 3);
+    assert_eq!(keys_back[..2], keys_before[..]);
+    assert_eq!(usage_with(&gateway, 4)["total"], usage_on_team["total"]);
+    assert_eq!(proxied_status(port, &alpha), 200);
+    assert_eq!(proxied_status(port, &revoked), 401);
+    let (_, gamma_id) = create_key(&gateway, "gamma");
+    assert_eq!(gamma_id, beta_id + 1);
     // Erin's id 5 stays used in the new SQLite database.
     create_user(port, &admin, "Finn", "finn@example.com", "finn-password");
     let users = http(

@@ -13,6 +13,7 @@ pub mod client;
 pub mod clock;
 pub mod commands;
 pub mod daemon;
+pub mod keys;
 pub mod layout;
 pub mod pidfile;
 pub mod secrets;
@@ -20,6 +21,7 @@ pub mod server;
 pub mod service;
 pub mod settings;
 pub mod storage;
+pub mod usage_report;
 
 use commands::install::Install;
 use commands::keys::{Create as CreateKey, List as ListKeys, Revoke as RevokeKey};

@@ -5,7 +5,12 @@
 //!
 //! For every answer: no panic, never a 5xx, every error is the API's JSON error
 //! shape `{"error": {"code", "message"}}`, and the users table changes only when
-//! the answer says it did (201 created one, 204 deleted one).
+//! the answer says it did (201 created one, 204 deleted one). The same for the
+//! proxy's keys (`POST /api/keys`, `DELETE /api/keys/{name}`: a key is created or
+//! revoked only when the answer says so) and `GET /api/usage` query strings. The
+//! proxy's own routes (`/v1/...`) get arbitrary bodies and headers, without an
+//! Anthropic key and with one but an API that cannot be reached: never a panic,
+//! always Anthropic's error shape, never a key in an answer.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,8 +22,9 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use mosaic_gateway::clock::unix_now;
 use mosaic_gateway::secrets::{hash_password, new_token, token_hash};
+use mosaic_gateway::server::proxy::Proxy;
 use mosaic_gateway::server::{router, AppState, BootstrapGate, BODY_LIMIT_BYTES};
-use mosaic_gateway::settings::Tier;
+use mosaic_gateway::settings::{Secret, Settings, Tier};
 use mosaic_gateway::storage::memory_limiter::MemoryLimiter;
 use mosaic_gateway::storage::sqlite::SqliteStore;
 use mosaic_gateway::storage::{Backend, NewUser, Role, User};
@@ -560,4 +566,564 @@ fn well_formed_bodies_still_work() {
         assert_eq!(array.status, StatusCode::UNPROCESSABLE_ENTITY);
         check_answer(&array, "array").unwrap();
     });
+}
+
+// ---------------------------------------------------------------------------
+// The proxy's API keys and usage over HTTP, and the proxy itself.
+
+/// The fields of `POST /api/keys`.
+const KEY_FIELDS: &[&str] = &[
+    "name",
+    "user",
+    "agent",
+    "budget_tokens",
+    "budget_usd",
+    "rpm",
+    "tpm",
+    "expires",
+    "models",
+];
+
+/// Values for the key fields: plausible ones of each kind (names, budgets with
+/// good and bad periods, dollar amounts, durations, model lists), numbers of every
+/// size and sign, and anything else.
+fn key_field_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        2 => "[a-z][a-z0-9._-]{0,10}".prop_map(Value::from),
+        1 => "[0-9_]{0,22}/(day|month|week|)".prop_map(Value::from),
+        1 => "\\$?[0-9]{0,16}(\\.[0-9]{0,8})?(/month|/day)?".prop_map(Value::from),
+        1 => "[0-9]{0,14}[smhdwx ]?".prop_map(Value::from),
+        1 => prop::collection::vec("[a-z0-9.:@ -]{0,20}", 0..4).prop_map(Value::from),
+        1 => Just(json!("ada@example.com")),
+        1 => any::<u64>().prop_map(Value::from),
+        1 => any::<i64>().prop_map(Value::from),
+        1 => prop::sample::select(vec![
+            json!(0),
+            json!(-1),
+            json!(1.5),
+            json!(u32::MAX),
+            json!(u64::from(u32::MAX) + 1),
+            json!(1e300),
+        ]),
+        1 => any_json(),
+    ]
+}
+
+/// A `POST /api/keys` body: some of the fields (an unknown one now and then).
+fn key_spec_body() -> impl Strategy<Value = Vec<u8>> {
+    let shaped = (
+        prop::collection::vec(
+            prop::option::weighted(0.5, key_field_value()),
+            KEY_FIELDS.len(),
+        ),
+        prop::option::weighted(0.1, ("[a-z_]{1,10}", any_json())),
+    )
+        .prop_map(|(values, unknown)| {
+            let mut object = Map::new();
+            for (field, value) in KEY_FIELDS.iter().zip(values) {
+                if let Some(value) = value {
+                    object.insert((*field).to_string(), value);
+                }
+            }
+            if let Some((key, value)) = unknown {
+                object.insert(key, value);
+            }
+            Value::Object(object).to_string().into_bytes()
+        });
+    // Mostly valid: a fresh name and a few well-formed limits, so some keys are
+    // created and the properties are checked on successes too.
+    let mostly_valid = (
+        "[a-z][a-z0-9]{3,12}",
+        prop::option::of("[1-9][0-9]{0,6}/(day|month)"),
+        prop::option::of(1u64..100_000),
+        prop::option::of("[1-9][0-9]{0,2}[hdw]"),
+        prop::option::weighted(0.2, ("[a-z_]{1,10}", any_json())),
+    )
+        .prop_map(|(name, budget, rpm, expires, unknown)| {
+            let mut object = Map::new();
+            object.insert("name".into(), Value::from(name));
+            if let Some(budget) = budget {
+                object.insert("budget_tokens".into(), Value::from(budget));
+            }
+            if let Some(rpm) = rpm {
+                object.insert("rpm".into(), Value::from(rpm));
+            }
+            if let Some(expires) = expires {
+                object.insert("expires".into(), Value::from(expires));
+            }
+            if let Some((key, value)) = unknown {
+                object.insert(key, value);
+            }
+            Value::Object(object).to_string().into_bytes()
+        });
+    prop_oneof![
+        6 => shaped,
+        3 => mostly_valid,
+        1 => body(KEY_FIELDS),
+        1 => Just(br#"{"name": "huge", "rpm": 123456789012345678901234567890}"#.to_vec()),
+        1 => Just(br#"{"name": "huge", "tpm": 1e999}"#.to_vec()),
+    ]
+}
+
+impl Fixture {
+    async fn keys(&self) -> Vec<mosaic_gateway::storage::keys::ApiKey> {
+        self.state.backend().keys.list_keys().await.unwrap()
+    }
+}
+
+#[test]
+fn key_creation_bodies_never_crash_or_create_from_invalid_input() {
+    let runtime = runtime();
+    let fixture = runtime.block_on(Fixture::new(true));
+    let created = AtomicU32::new(0);
+    runner(192)
+        .run(
+            &(key_spec_body(), content_type()),
+            |(body, content_type)| {
+                runtime.block_on(async {
+                    let before = fixture.keys().await.len();
+                    let answer = send(
+                        &fixture.router,
+                        Method::POST,
+                        "/api/keys",
+                        Some(&fixture.token),
+                        content_type,
+                        body.clone(),
+                    )
+                    .await;
+                    let what = format!(
+                        "POST /api/keys with {:?}",
+                        String::from_utf8_lossy(&body[..body.len().min(300)])
+                    );
+                    check_answer(&answer, &what)?;
+                    let after = fixture.keys().await.len();
+                    if answer.status != StatusCode::CREATED {
+                        prop_assert_eq!(after, before, "{}: {}", what, answer.status);
+                        return Ok(());
+                    }
+                    prop_assert_eq!(after, before + 1, "{}", what);
+                    created.fetch_add(1, Ordering::Relaxed);
+                    // The key in the answer is the one stored (by its hash).
+                    let value: Value = serde_json::from_slice(&answer.body).unwrap();
+                    let key = value["key"].as_str().unwrap_or_default();
+                    prop_assert!(key.starts_with("mosaic_sk_"), "{}", value);
+                    prop_assert!(value.get("token_hash").is_none(), "{}", value);
+                    let stored = fixture
+                        .state
+                        .backend()
+                        .keys
+                        .find_key(&token_hash(key))
+                        .await
+                        .unwrap();
+                    prop_assert_eq!(
+                        stored.map(|stored| stored.name),
+                        value["name"].as_str().map(str::to_string)
+                    );
+                    Ok(())
+                })
+            },
+        )
+        .unwrap();
+    // The properties would also hold for a route that refuses everything.
+    assert!(created.into_inner() > 0, "no generated body created a key");
+}
+
+#[test]
+fn key_revocation_names_never_crash_or_revoke_another_key() {
+    let runtime = runtime();
+    let fixture = runtime.block_on(Fixture::new(true));
+    for name in ["alpha", "beta", "a.b_c-d"] {
+        let created = runtime.block_on(send(
+            &fixture.router,
+            Method::POST,
+            "/api/keys",
+            Some(&fixture.token),
+            Some("application/json"),
+            json!({ "name": name }).to_string().into_bytes(),
+        ));
+        assert_eq!(created.status, StatusCode::CREATED);
+    }
+    let name = prop_oneof![
+        Just("alpha".to_string()),
+        Just("a.b_c-d".to_string()),
+        Just("ALPHA".to_string()),
+        Just("alpha%20".to_string()),
+        "[A-Za-z0-9._~%-]{0,24}",
+        Just("%00".to_string()),
+        Just("a%2Fb".to_string()),
+        // Decode to bytes that are not UTF-8.
+        Just("%a0".to_string()),
+        Just("%ff%fe".to_string()),
+        Just("alpha%c3".to_string()),
+    ];
+    runner(128)
+        .run(&(name, body(&[])), |(name, body)| {
+            runtime.block_on(async {
+                let active = |keys: &[mosaic_gateway::storage::keys::ApiKey]| {
+                    keys.iter()
+                        .filter(|key| key.revoked_at.is_none())
+                        .map(|key| key.name.clone())
+                        .collect::<Vec<_>>()
+                };
+                let before = active(&fixture.keys().await);
+                let path = format!("/api/keys/{name}");
+                let answer = send(
+                    &fixture.router,
+                    Method::DELETE,
+                    &path,
+                    Some(&fixture.token),
+                    Some("application/json"),
+                    body,
+                )
+                .await;
+                check_answer(&answer, &format!("DELETE {path}"))?;
+                let after = active(&fixture.keys().await);
+                if answer.status == StatusCode::OK {
+                    // Only the key named in the path (as decoded) is revoked.
+                    let value: Value = serde_json::from_slice(&answer.body).unwrap();
+                    let revoked = value["key"]["name"].as_str().unwrap_or_default();
+                    prop_assert_eq!(value["key"]["state"].as_str(), Some("revoked"));
+                    let expected: Vec<String> = before
+                        .iter()
+                        .filter(|known| known.as_str() != revoked)
+                        .cloned()
+                        .collect();
+                    prop_assert_eq!(after, expected, "DELETE {}", path);
+                } else {
+                    prop_assert_eq!(after, before, "DELETE {}: {}", path, answer.status);
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
+}
+
+/// A query-string value: plausible ones (dates, durations, groups) and arbitrary
+/// bytes, percent-encoded or raw where a URI allows them.
+fn query_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("key".to_string()),
+        Just("day".to_string()),
+        Just("today".to_string()),
+        "(key|user|agent|model|day|team|KEY)",
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+        "[0-9]{0,14}[smhdw]?",
+        "[A-Za-z0-9._~+-]{0,16}",
+        prop::collection::vec(any::<u8>(), 0..12)
+            .prop_map(|bytes| { bytes.iter().map(|byte| format!("%{byte:02X}")).collect() }),
+        Just("%".to_string()),
+        Just("%zz".to_string()),
+    ]
+}
+
+/// A query string of `by`, `since`, `until` (some repeated, some unknown names).
+fn usage_query_string() -> impl Strategy<Value = String> {
+    let name = prop_oneof![
+        3 => Just("by".to_string()),
+        3 => Just("since".to_string()),
+        3 => Just("until".to_string()),
+        1 => "[a-z%0-9]{0,6}",
+    ];
+    prop::collection::vec((name, prop::option::weighted(0.9, query_value())), 0..5).prop_map(
+        |pairs| {
+            pairs
+                .into_iter()
+                .map(|(name, value)| match value {
+                    Some(value) => format!("{name}={value}"),
+                    None => name,
+                })
+                .collect::<Vec<_>>()
+                .join("&")
+        },
+    )
+}
+
+#[test]
+fn usage_query_strings_never_crash_and_errors_keep_the_shape() {
+    let runtime = runtime();
+    let fixture = runtime.block_on(Fixture::new(true));
+    let answered = AtomicU32::new(0);
+    runner(256)
+        .run(&usage_query_string(), |query| {
+            runtime.block_on(async {
+                let path = format!("/api/usage?{query}");
+                let answer = send(
+                    &fixture.router,
+                    Method::GET,
+                    &path,
+                    Some(&fixture.token),
+                    None,
+                    Vec::new(),
+                )
+                .await;
+                check_answer(&answer, &format!("GET {path}"))?;
+                if answer.status == StatusCode::OK {
+                    let value: Value = serde_json::from_slice(&answer.body).unwrap();
+                    prop_assert!(value["rows"].is_array(), "{}", value);
+                    prop_assert!(value["total"]["requests"].is_u64(), "{}", value);
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
+    assert!(answered.into_inner() > 0, "no generated query was answered");
+}
+
+/// How the proxy of a fixture is set up.
+#[derive(Clone, Copy, Debug)]
+enum ProxySetup {
+    /// No Anthropic key configured.
+    WithoutKey,
+    /// A key, and an upstream nothing listens on.
+    UnreachableUpstream,
+}
+
+/// A fixture whose proxy is set up as `setup`, with a usable key, a revoked key
+/// and an expired key (returned in that order).
+async fn proxy_fixture(setup: ProxySetup) -> (Fixture, [String; 3]) {
+    let fixture = Fixture::new(true).await;
+    let proxy = match setup {
+        ProxySetup::WithoutKey => Proxy::without_key(),
+        ProxySetup::UnreachableUpstream => {
+            let mut settings = Settings::from_file(&json!({})).unwrap();
+            settings.anthropic_api_key = Some(Secret::new(REAL_KEY));
+            // Port 1 on loopback: connections are refused at once.
+            settings.anthropic_base_url = "http://127.0.0.1:1".to_string();
+            let (proxy, _writer) =
+                Proxy::start(&settings, fixture.state.backend().usage.clone()).unwrap();
+            proxy
+        }
+    };
+    let backend = fixture.state.backend().clone();
+    let gate = BootstrapGate::prepare(&fixture._directory.path().join("token-2"), true).unwrap();
+    let state = AppState::with_proxy(
+        backend,
+        Tier::Local,
+        "http://localhost:3000".into(),
+        gate,
+        proxy,
+    );
+    let fixture = Fixture {
+        router: router(state.clone()),
+        state,
+        ..fixture
+    };
+    let mut keys = Vec::new();
+    for (name, spec) in [
+        ("usable", json!({"name": "usable"})),
+        ("revoked", json!({"name": "revoked"})),
+        ("expired", json!({"name": "expired", "expires": "1s"})),
+    ] {
+        let created = send(
+            &fixture.router,
+            Method::POST,
+            "/api/keys",
+            Some(&fixture.token),
+            Some("application/json"),
+            spec.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{name}");
+        let value: Value = serde_json::from_slice(&created.body).unwrap();
+        keys.push(value["key"].as_str().unwrap().to_string());
+    }
+    fixture
+        .state
+        .backend()
+        .keys
+        .revoke_key("revoked")
+        .await
+        .unwrap();
+    // Until the expired key's second has passed.
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    (fixture, keys.try_into().unwrap())
+}
+
+/// The real Anthropic key of the proxy fixtures (it must never reach a client).
+const REAL_KEY: &str = "sk-ant-api03-property-tests-REAL-KEY";
+
+/// A header value as clients might send it: a key of the fixture, a key-like
+/// string, or arbitrary bytes (only those a header may hold are sent).
+fn key_header(keys: [String; 3]) -> impl Strategy<Value = Option<Vec<u8>>> {
+    let [usable, revoked, expired] = keys;
+    prop::option::weighted(
+        0.85,
+        prop_oneof![
+            3 => Just(usable.into_bytes()),
+            1 => Just(revoked.into_bytes()),
+            1 => Just(expired.into_bytes()),
+            1 => "mosaic_sk_[A-Za-z0-9]{0,44}".prop_map(String::into_bytes),
+            1 => "sk-ant-[A-Za-z0-9-]{0,20}".prop_map(String::into_bytes),
+            1 => prop::collection::vec(any::<u8>(), 0..48),
+        ],
+    )
+}
+
+/// One proxy request: method, path, headers, body.
+fn proxy_request(keys: [String; 3]) -> impl Strategy<Value = ProxyRequest> {
+    let method = prop::sample::select(vec![
+        Method::POST,
+        Method::POST,
+        Method::POST,
+        Method::GET,
+        Method::PUT,
+        Method::DELETE,
+    ]);
+    let path = prop::sample::select(vec![
+        "/v1/messages",
+        "/v1/messages?beta=true",
+        "/v1/messages/count_tokens",
+        "/v1/models",
+        "/v1/models/claude-sonnet-4-5",
+        "/v1/models/%ff",
+    ]);
+    let fields: &'static [&'static str] = &["model", "max_tokens", "stream", "messages", "system"];
+    let body = prop_oneof![
+        3 => shaped(fields).prop_map(|value| value.to_string().into_bytes()),
+        1 => Just(
+            json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "stream": true,
+                "messages": [{"role": "user", "content": "Hi"}]})
+            .to_string()
+            .into_bytes()
+        ),
+        2 => body(fields),
+    ];
+    let other_header = prop::option::weighted(
+        0.5,
+        (
+            prop::sample::select(vec![
+                "anthropic-version",
+                "anthropic-beta",
+                "content-type",
+                "accept",
+                "content-encoding",
+                "x-stainless-retry-count",
+            ]),
+            prop::collection::vec(any::<u8>(), 0..40),
+        ),
+    );
+    (
+        method,
+        path,
+        key_header(keys.clone()),
+        key_header(keys),
+        other_header,
+        body,
+    )
+        .prop_map(
+            |(method, path, api_key, bearer, other, body)| ProxyRequest {
+                method,
+                path,
+                api_key,
+                bearer,
+                other,
+                body,
+            },
+        )
+}
+
+#[derive(Debug, Clone)]
+struct ProxyRequest {
+    method: Method,
+    path: &'static str,
+    api_key: Option<Vec<u8>>,
+    bearer: Option<Vec<u8>>,
+    other: Option<(&'static str, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+impl ProxyRequest {
+    fn build(&self) -> Request<Body> {
+        let mut request = Request::builder()
+            .method(self.method.clone())
+            .uri(self.path)
+            .body(Body::from(self.body.clone()))
+            .unwrap();
+        let headers = request.headers_mut();
+        let mut add = |name: &'static str, value: &[u8]| {
+            if let Ok(value) = header::HeaderValue::from_bytes(value) {
+                headers.append(name, value);
+            }
+        };
+        if let Some(key) = &self.api_key {
+            add("x-api-key", key);
+        }
+        if let Some(token) = &self.bearer {
+            let mut value = b"Bearer ".to_vec();
+            value.extend_from_slice(token);
+            add("authorization", &value);
+        }
+        if let Some((name, value)) = &self.other {
+            add(name, value);
+        }
+        request.extensions_mut().insert(ConnectInfo(next_client()));
+        request
+    }
+}
+
+/// Sends generated requests to the proxy set up as `setup`: never a panic, and
+/// (since no upstream answers) every answer is an error in Anthropic's shape that
+/// holds neither the real key nor the Mosaic key sent.
+fn probe_proxy(setup: ProxySetup, cases: u32) {
+    let runtime = runtime();
+    let (fixture, keys) = runtime.block_on(proxy_fixture(setup));
+    let reached_upstream = AtomicU32::new(0);
+    runner(cases)
+        .run(&proxy_request(keys.clone()), |sent| {
+            runtime.block_on(async {
+                let response = fixture.router.clone().oneshot(sent.build()).await.unwrap();
+                let status = response.status();
+                let content_type = response
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_string);
+                let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+                    .await
+                    .unwrap();
+                let text = String::from_utf8_lossy(&body);
+                let what = format!("{sent:?}: {status} {text}");
+                prop_assert!(!status.is_success(), "{}", what);
+                prop_assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{}", what);
+                prop_assert_eq!(
+                    content_type.as_deref(),
+                    Some("application/json"),
+                    "{}",
+                    what
+                );
+                let value: Value = serde_json::from_slice(&body)
+                    .map_err(|error| TestCaseError::fail(format!("not JSON ({error}): {what}")))?;
+                let shaped = value["type"] == "error"
+                    && value["error"]["type"].is_string()
+                    && value["error"]["message"].is_string()
+                    && value.as_object().is_some_and(|top| top.len() == 2);
+                prop_assert!(shaped, "not Anthropic's error shape: {}", what);
+                prop_assert!(!text.contains(REAL_KEY), "{}", what);
+                for key in &keys {
+                    prop_assert!(!text.contains(key.as_str()), "{}", what);
+                }
+                if status == StatusCode::BAD_GATEWAY {
+                    reached_upstream.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
+    // With a key, some requests got past authentication to the (unreachable) API.
+    let reached_upstream = reached_upstream.into_inner();
+    match setup {
+        ProxySetup::WithoutKey => assert_eq!(reached_upstream, 0),
+        ProxySetup::UnreachableUpstream => assert!(reached_upstream > 0, "no request got a 502"),
+    }
+}
+
+#[test]
+fn proxy_requests_without_an_anthropic_key_get_anthropic_errors() {
+    probe_proxy(ProxySetup::WithoutKey, 192);
+}
+
+#[test]
+fn proxy_requests_to_an_unreachable_api_get_anthropic_errors() {
+    probe_proxy(ProxySetup::UnreachableUpstream, 192);
 }

@@ -1,17 +1,20 @@
-//! `mosaic gateway migrate --to team|local`: moves an installed gateway's users to
-//! the other storage tier.
+//! `mosaic gateway migrate --to team|local`: moves an installed gateway's users, the
+//! proxy's API keys and its usage records to the other storage tier.
 //!
 //! `--to team` checks PostgreSQL and Valkey (as `install` does), stops the daemon,
-//! copies every user (ids, creation times and password hashes kept) from SQLite
-//! into an empty PostgreSQL database, reads them back to verify count and hashes,
-//! switches `config.json` to the team tier and starts the daemon again if it ran.
-//! The SQLite file is left exactly as it was: it is the backup.
+//! copies every user (ids, creation times and password hashes kept), every API key
+//! (ids, hashes, hints, limits and revoked state kept) and every usage record from
+//! SQLite into an empty PostgreSQL database in one transaction, reads everything
+//! back to verify it, switches `config.json` to the team tier and starts the daemon
+//! again if it ran. New users and keys continue after every id the source handed
+//! out. The SQLite file keeps its data: it is the backup.
 //!
-//! `--to local` is the way back: the PostgreSQL users are copied into a fresh SQLite
+//! `--to local` is the way back: the PostgreSQL data is copied into a fresh SQLite
 //! database (an existing one is kept beside it as `gateway.db.before-local-<time>`),
 //! verified, and the config switched to the local tier; PostgreSQL is not changed.
 //!
-//! Sessions are not copied: users log in again after a migration.
+//! Sessions are not copied: users log in again after a migration. Keys keep
+//! working: only their hashes are stored, and those are copied.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,8 +33,9 @@ use crate::pidfile::running_daemon;
 use crate::settings::gather::require_team_connections;
 use crate::settings::redact::shown_url;
 use crate::settings::{redact_url, FlagValues, RawSettings, Settings, Tier, SETTINGS};
+use crate::storage::keys::TierData;
 use crate::storage::postgres::PostgresStore;
-use crate::storage::{sqlite, team, StoredUser};
+use crate::storage::{sqlite, team};
 
 /// `mosaic gateway migrate`.
 pub struct Migrate;
@@ -42,19 +46,20 @@ impl Command for Migrate {
     fn spec() -> CommandSpec {
         let spec = CommandSpec::new(
             "migrate",
-            "Move the gateway's users to another storage tier",
+            "Move the gateway's users, API keys and usage to another storage tier",
         )
         .long_about(
             "Move an installed gateway to another storage tier.\n\n\
              --to team: check PostgreSQL and Valkey (MOSAIC_DATABASE_URL, \
-             MOSAIC_VALKEY_URL, or the flags), stop the daemon, copy every user from \
-             SQLite into an empty PostgreSQL database, verify the copy (count and \
-             password hashes), switch the config to the team tier and start the daemon \
-             again. The SQLite database stays as it was, as a backup.\n\n\
-             --to local: the way back. Copy the PostgreSQL users into a fresh SQLite \
-             database (an existing one is kept beside it), verify, and switch the \
-             config to the local tier; PostgreSQL is left unchanged.\n\n\
-             Sessions are not copied: users log in again.",
+             MOSAIC_VALKEY_URL, or the flags), stop the daemon, copy every user, API \
+             key and usage record from SQLite into an empty PostgreSQL database, verify \
+             the copy (counts, password and key hashes, usage records), switch the \
+             config to the team tier and start the daemon again. The SQLite database \
+             keeps its data, as a backup.\n\n\
+             --to local: the way back. Copy the PostgreSQL users, keys and usage into a \
+             fresh SQLite database (an existing one is kept beside it), verify, and \
+             switch the config to the local tier; PostgreSQL is left unchanged.\n\n\
+             Sessions are not copied: users log in again. API keys keep working.",
         )
         .arg(
             ArgSpec::option("to", "The tier to move to")
@@ -111,11 +116,14 @@ pub fn migrate(context: &Context<'_>, options: &MigrateOptions) -> Result<i32> {
     if was_running {
         writeln!(
             context.err(),
-            "Stopping the gateway so no user changes during the copy…"
+            "Stopping the gateway so nothing changes during the copy…"
         )?;
         stop_and_wait(context, installation.manager, &installation.spec)?;
     }
-    let copying = context.progress(&format!("Copying the users to the {} tier", options.to));
+    let copying = context.progress(&format!(
+        "Copying the users, API keys and usage to the {} tier",
+        options.to
+    ));
     let copied = match options.to {
         Tier::Team => copy_to_team(&installation, &target),
         Tier::Local => copy_to_local(&installation),
@@ -162,6 +170,8 @@ pub fn migrate(context: &Context<'_>, options: &MigrateOptions) -> Result<i32> {
         context.print_json(&json!({
             "tier": moved.settings.tier.as_str(),
             "users_copied": copied.users,
+            "keys_copied": copied.keys,
+            "usage_records_copied": copied.usage_records,
             "verified": true,
             "backup": backup,
             "running": was_running,
@@ -172,8 +182,9 @@ pub fn migrate(context: &Context<'_>, options: &MigrateOptions) -> Result<i32> {
     let mut out = context.out();
     writeln!(
         out,
-        "Copied and verified {} users (count and password hashes match).",
-        copied.users
+        "Copied and verified {} users, {} API keys and {} usage records (counts, password \
+         and key hashes, and usage match).",
+        copied.users, copied.keys, copied.usage_records
     )?;
     match moved.settings.tier {
         Tier::Team => writeln!(
@@ -187,7 +198,7 @@ pub fn migrate(context: &Context<'_>, options: &MigrateOptions) -> Result<i32> {
     writeln!(out, "Backup kept: {backup}")?;
     writeln!(
         out,
-        "Sessions were not copied: users log in again. Going back: `mosaic gateway migrate \
+        "Sessions were not copied: users log in again; API keys keep working. Going back: `mosaic gateway migrate \
          --to {}`.",
         if moved.settings.tier == Tier::Team {
             "local"
@@ -228,8 +239,21 @@ fn target_settings(
 /// What a copy did.
 struct Copied {
     users: usize,
+    keys: usize,
+    usage_records: usize,
     /// Where the data of the old tier is kept, for people.
     backup: String,
+}
+
+impl Copied {
+    fn of(data: &TierData, backup: String) -> Copied {
+        Copied {
+            users: data.users.len(),
+            keys: data.keys.len(),
+            usage_records: data.usage.len(),
+            backup,
+        }
+    }
 }
 
 /// Runs `work` on a small runtime of its own (the CLI has none).
@@ -241,18 +265,21 @@ fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> 
         .block_on(work)
 }
 
-/// Fails unless `copied` holds exactly `source` (same users, same hashes).
-fn verify(source: &[StoredUser], copied: &[StoredUser], place: &str) -> Result<()> {
-    if source.len() != copied.len() {
+/// Fails unless `copied` holds exactly `source`: the same users with the same
+/// password hashes, the same keys with the same hashes, limits and revoked state,
+/// the same usage records, and next ids no lower than the source's.
+fn verify(source: &TierData, copied: &TierData, place: &str) -> Result<()> {
+    if source.users.len() != copied.users.len() {
         bail!(
             "verification failed: {place} holds {} users, the source {}",
-            copied.len(),
-            source.len()
+            copied.users.len(),
+            source.users.len()
         );
     }
     if let Some((expected, found)) = source
+        .users
         .iter()
-        .zip(copied)
+        .zip(&copied.users)
         .find(|(expected, found)| expected != found)
     {
         let what = if expected.password_hash != found.password_hash {
@@ -265,18 +292,76 @@ fn verify(source: &[StoredUser], copied: &[StoredUser], place: &str) -> Result<(
             expected.user.email
         );
     }
+    if source.keys.len() != copied.keys.len() {
+        bail!(
+            "verification failed: {place} holds {} API keys, the source {}",
+            copied.keys.len(),
+            source.keys.len()
+        );
+    }
+    if let Some((expected, found)) = source
+        .keys
+        .iter()
+        .zip(&copied.keys)
+        .find(|(expected, found)| expected != found)
+    {
+        let what = if expected.token_hash != found.token_hash {
+            "hash"
+        } else {
+            "id, name, hint, owner, agent, limits, creation time or revoked state"
+        };
+        bail!(
+            "verification failed: the {what} of API key `{}` differs in {place}",
+            expected.key.name
+        );
+    }
+    if source.usage.len() != copied.usage.len() {
+        bail!(
+            "verification failed: {place} holds {} usage records, the source {}",
+            copied.usage.len(),
+            source.usage.len()
+        );
+    }
+    if source.usage != copied.usage {
+        bail!(
+            "verification failed: {place} holds {} usage records, as the source does, \
+             but they differ",
+            copied.usage.len()
+        );
+    }
+    if copied.next_user_id < source.next_user_id || copied.next_key_id < source.next_key_id {
+        bail!(
+            "verification failed: {place} would hand out user id {} and key id {}, the \
+             source already handed out ids up to {} and {}",
+            copied.next_user_id,
+            copied.next_key_id,
+            source.next_user_id - 1,
+            source.next_key_id - 1
+        );
+    }
     Ok(())
+}
+
+/// How much data holds, for messages: `2 users, 3 API keys and 10 usage records`.
+fn amounts(data: &TierData) -> String {
+    format!(
+        "{} users, {} API keys and {} usage records",
+        data.users.len(),
+        data.keys.len(),
+        data.usage.len()
+    )
 }
 
 fn copy_to_team(installation: &Installation, target: &Settings) -> Result<Copied> {
     let database = installation.layout.database_file();
-    let (users, next_id) = if database.exists() {
-        (
-            sqlite::read_stored_users(&database)?,
-            sqlite::next_user_id(&database)?,
-        )
+    let data = if database.exists() {
+        sqlite::read_tier_data(&database)?
     } else {
-        (Vec::new(), 1)
+        TierData {
+            next_user_id: 1,
+            next_key_id: 1,
+            ..TierData::default()
+        }
     };
     let (database_url, _) = team::urls(target)?;
     let place = format!("PostgreSQL ({})", redact_url(database_url.expose()));
@@ -284,53 +369,45 @@ fn copy_to_team(installation: &Installation, target: &Settings) -> Result<Copied
         let store = PostgresStore::new(database_url)?;
         store.migrate().await.map_err(|error| anyhow!("{error}"))?;
         let existing = store
-            .stored_users()
+            .tier_data()
             .await
             .map_err(|error| anyhow!("{error}"))?;
         if existing.is_empty() {
             store
-                .import_users(&users, next_id)
+                .import(&data)
                 .await
                 .map_err(|error| anyhow!("{error}"))?;
-        } else if existing != users {
+        } else if existing != data {
             bail!(
-                "{place} already holds {} gateway users that are not this gateway's; \
-                 `gateway migrate` copies into an empty database (use another database, \
-                 or install this replica with `gateway install --tier team` to join it)",
-                existing.len()
+                "{place} already holds {} that are not this gateway's; `gateway migrate` \
+                 copies into an empty database (use another database, or install this \
+                 replica with `gateway install --tier team` to join it)",
+                amounts(&existing)
             );
         }
         let copied = store
-            .stored_users()
+            .tier_data()
             .await
             .map_err(|error| anyhow!("{error}"))?;
-        verify(&users, &copied, &place)
+        verify(&data, &copied, &place)
     })?;
-    Ok(Copied {
-        users: users.len(),
-        backup: format!("the local database {}, unchanged", database.display()),
-    })
+    Ok(Copied::of(
+        &data,
+        format!("the local database {}, unchanged", database.display()),
+    ))
 }
 
 fn copy_to_local(installation: &Installation) -> Result<Copied> {
     let (database_url, _) = team::urls(&installation.settings)?;
-    let (users, next_id) = block_on(async {
+    let data = block_on(async {
         let store = PostgresStore::new(database_url)?;
-        let users = store
-            .stored_users()
-            .await
-            .map_err(|error| anyhow!("{error}"))?;
-        let next_id = store
-            .next_user_id()
-            .await
-            .map_err(|error| anyhow!("{error}"))?;
-        anyhow::Ok((users, next_id))
+        store.tier_data().await.map_err(|error| anyhow!("{error}"))
     })?;
     let database = installation.layout.database_file();
     let backup = set_aside(&database)?;
-    let imported = sqlite::import_users(&database, &users, next_id)
-        .and_then(|()| sqlite::read_stored_users(&database))
-        .and_then(|copied| verify(&users, &copied, &database.display().to_string()));
+    let imported = sqlite::import(&database, &data)
+        .and_then(|()| sqlite::read_tier_data(&database))
+        .and_then(|copied| verify(&data, &copied, &database.display().to_string()));
     if let Err(error) = imported {
         // Put the old database back, so the local tier is as it was.
         remove_database(&database)?;
@@ -348,16 +425,16 @@ fn copy_to_local(installation: &Installation) -> Result<Copied> {
         }
         return Err(error);
     }
-    Ok(Copied {
-        users: users.len(),
-        backup: format!(
+    Ok(Copied::of(
+        &data,
+        format!(
             "PostgreSQL ({}), unchanged{}",
             redact_url(database_url.expose()),
             backup
                 .map(|path| format!("; the old local database: {}", path.display()))
                 .unwrap_or_default()
         ),
-    })
+    ))
 }
 
 /// Renames an existing SQLite database and its `-wal`/`-shm` companions to

@@ -17,7 +17,7 @@ use super::auth::Admin;
 use super::error::{ApiError, ApiJson};
 use super::AppState;
 use crate::clock::unix_now;
-use crate::commands::keys::{create_key, FieldNames, KeyError, KeySpec, KeyView};
+use crate::keys::{create_key, FieldNames, KeyError, KeySpec, KeyView};
 use crate::storage::StoreError;
 
 /// `GET /api/keys`: every key (revoked and expired ones included), oldest first;

@@ -13,9 +13,9 @@ use super::auth::SignedIn;
 use super::error::ApiError;
 use super::AppState;
 use crate::clock::unix_now;
-use crate::commands::keys::FieldNames;
-use crate::commands::usage::{usage_query, UsageReport};
+use crate::keys::FieldNames;
 use crate::storage::Role;
+use crate::usage_report::{usage_query, UsageReport};
 
 /// The parameters of the query string; an unknown or repeated one is refused.
 fn parameters(query: Option<&str>) -> Result<[Option<&str>; 3], ApiError> {

@@ -237,3 +237,153 @@ pub trait UsageStore: Send + Sync {
     /// What `key_id` used from `since_ms` (Unix milliseconds) on.
     async fn spent(&self, key_id: i64, since_ms: i64) -> Result<Spent, StoreError>;
 }
+
+/// What a shared budget counter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetUnit {
+    /// Tokens (every kind, as [`UsageRecord::total_tokens`] counts them).
+    Tokens,
+    /// Cost in millionths of a USD.
+    CostMicros,
+}
+
+impl BudgetUnit {
+    /// The word used in counter names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetUnit::Tokens => "tokens",
+            BudgetUnit::CostMicros => "cost",
+        }
+    }
+}
+
+/// One budget of one key in one period, counted once for every replica.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetCounter {
+    /// The key.
+    pub key_id: i64,
+    /// What is counted.
+    pub unit: BudgetUnit,
+    /// The period's start, Unix ms (UTC).
+    pub period_start_ms: i64,
+    /// The next period's start, Unix ms: the counter is forgotten after it.
+    pub period_end_ms: i64,
+    /// The budget, in `unit`.
+    pub limit: i64,
+}
+
+/// The answer of [`SharedBudgets::reserve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// The request may go; settle this reservation when it ends.
+    Admitted {
+        /// The reservation's id.
+        reservation: String,
+    },
+    /// The budget is used up (`used` of it) until the period ends.
+    UsedUp {
+        /// What was used.
+        used: i64,
+    },
+    /// What is left of the budget is held by `in_flight` requests that may use
+    /// it; the request may try again when they end.
+    HeldInFlight {
+        /// What was used.
+        used: i64,
+        /// Requests in flight.
+        in_flight: i64,
+    },
+    /// The counter does not exist yet: reserve again with the stored usage as
+    /// the seed.
+    NeedsSeed,
+}
+
+/// Budgets counted once across every replica (the team tier's Valkey), so that
+/// replicas under load together stay within one request of a budget.
+///
+/// A request reserves an upper bound of what it can use before it goes upstream
+/// and settles with what it used when it ends. It is admitted only while the
+/// budget is not used up, and either nothing else is in flight for the counter or
+/// what is used plus every reservation plus its own still fits: near the end of a
+/// budget, requests go one at a time, so at most the last one overshoots.
+/// Reservations are leases: a replica that dies does not hold them for ever.
+#[async_trait]
+pub trait SharedBudgets: Send + Sync {
+    /// Tries to reserve `amount` on `counter`. `seed` is what the durable store
+    /// says was used in the period, taken when the counter does not exist yet;
+    /// without it a missing counter answers [`Admission::NeedsSeed`].
+    async fn reserve(
+        &self,
+        counter: &BudgetCounter,
+        amount: i64,
+        seed: Option<i64>,
+    ) -> Result<Admission, StoreError>;
+    /// Ends a reservation, charging what the request really used.
+    async fn settle(
+        &self,
+        counter: &BudgetCounter,
+        reservation: &str,
+        used: i64,
+    ) -> Result<(), StoreError>;
+}
+
+/// A key with its hash, as `gateway migrate` copies it between tiers (the hash is
+/// what lets the key keep working after the move).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredKey {
+    /// The key as listed.
+    pub key: ApiKey,
+    /// SHA-256 of the key.
+    pub token_hash: TokenHash,
+}
+
+/// Everything `gateway migrate` carries from one tier to the other: users with
+/// their password hashes, keys with their hashes, usage records, and the next ids,
+/// so ids handed out before the move are never handed out again.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TierData {
+    /// Users, oldest first.
+    pub users: Vec<super::StoredUser>,
+    /// The id the next new user gets.
+    pub next_user_id: i64,
+    /// API keys (revoked ones included), oldest first.
+    pub keys: Vec<StoredKey>,
+    /// The id the next new key gets.
+    pub next_key_id: i64,
+    /// Every usage record.
+    pub usage: Vec<UsageRecord>,
+}
+
+impl TierData {
+    /// Whether there is nothing to copy (no user, key or usage record).
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.keys.is_empty() && self.usage.is_empty()
+    }
+
+    /// Puts the usage records in one order (all their fields), so two copies of the
+    /// same records compare equal whatever order a database returned them in.
+    pub fn sort_usage(&mut self) {
+        self.usage.sort_by(|a, b| {
+            (a.at_ms, a.key_id, a.user_id, &a.agent, &a.model, a.status)
+                .cmp(&(b.at_ms, b.key_id, b.user_id, &b.agent, &b.model, b.status))
+                .then_with(|| {
+                    (
+                        a.input_tokens,
+                        a.output_tokens,
+                        a.cache_read_tokens,
+                        a.cache_write_tokens,
+                        a.latency_ms,
+                        a.cost_micros,
+                    )
+                        .cmp(&(
+                            b.input_tokens,
+                            b.output_tokens,
+                            b.cache_read_tokens,
+                            b.cache_write_tokens,
+                            b.latency_ms,
+                            b.cost_micros,
+                        ))
+                })
+        });
+    }
+}

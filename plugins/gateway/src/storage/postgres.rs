@@ -33,6 +33,7 @@ use super::{
 };
 use crate::clock::unix_now;
 use crate::settings::{redact_url, Secret};
+use crate::storage::keys::TierData;
 
 /// The schema holding the gateway's tables.
 pub const SCHEMA: &str = "mosaic_gateway";
@@ -378,81 +379,165 @@ impl PostgresStore {
     pub async fn next_user_id(&self) -> Result<i64, StoreError> {
         bounded(async {
             let client = self.client().await?;
-            let row = client
-                .query_one(
+            next_id(&client, "users").await
+        })
+        .await
+    }
+
+    /// Everything `gateway migrate` copies out of PostgreSQL: users, API keys (with
+    /// their hashes), usage records and the next ids, read in one repeatable-read
+    /// transaction (one consistent picture).
+    pub async fn tier_data(&self) -> Result<TierData, StoreError> {
+        bounded_by(MIGRATION_TIMEOUT, async {
+            let mut client = self.client().await?;
+            let transaction = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await
+                .map_err(pg_error)?;
+            let rows = transaction
+                .query(
                     &format!(
-                        "SELECT greatest(
-                             coalesce(pg_sequence_last_value(
-                                 pg_get_serial_sequence('{SCHEMA}.users', 'id')::regclass), 0) + 1,
-                             (SELECT coalesce(max(id), 0) + 1 FROM {SCHEMA}.users))"
+                        "SELECT {USER_COLUMNS}, password_hash FROM {SCHEMA}.users ORDER BY id"
                     ),
                     &[],
                 )
                 .await
                 .map_err(pg_error)?;
-            Ok(row.get::<_, i64>(0))
+            let users = rows
+                .iter()
+                .map(|row| {
+                    Ok(StoredUser {
+                        user: user_from_row(row)?,
+                        password_hash: row.try_get("password_hash").map_err(pg_error)?,
+                    })
+                })
+                .collect::<Result<Vec<StoredUser>, StoreError>>()?;
+            let mut data = TierData {
+                users,
+                next_user_id: next_id(&transaction, "users").await?,
+                keys: keys::read_stored_keys(&transaction).await?,
+                next_key_id: next_id(&transaction, "api_keys").await?,
+                usage: keys::read_usage(&transaction).await?,
+            };
+            transaction.commit().await.map_err(pg_error)?;
+            data.sort_usage();
+            Ok(data)
         })
         .await
     }
 
-    /// Copies `users` (ids and creation times kept) into an empty users table, in
-    /// one transaction, and makes new users start at `next_id` at the earliest (so
-    /// the id of a user deleted before the migration is not handed out again).
-    /// Refuses when the table already holds users.
-    pub async fn import_users(&self, users: &[StoredUser], next_id: i64) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(pg_error)?;
-        lock_users(&transaction).await?;
-        let existing: i64 = transaction
-            .query_one(&format!("SELECT count(*) FROM {SCHEMA}.users"), &[])
-            .await
-            .map_err(pg_error)?
-            .get(0);
-        if existing > 0 {
-            return Err(StoreError::Backend(anyhow!(
-                "the PostgreSQL database already holds {existing} gateway users; \
-                 `gateway migrate` copies into an empty one"
-            )));
-        }
-        let statement = transaction
-            .prepare(&format!(
-                "INSERT INTO {SCHEMA}.users (id, name, email, password_hash, role, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)"
-            ))
-            .await
-            .map_err(pg_error)?;
-        for stored in users {
-            let user = &stored.user;
-            transaction
-                .execute(
-                    &statement,
-                    &[
-                        &user.id,
-                        &user.name,
-                        &user.email,
-                        &stored.password_hash,
-                        &user.role.as_str(),
-                        &user.created_at,
-                    ],
+    /// Copies `data` into empty tables in one transaction: users, keys and usage
+    /// with their ids, hashes and times kept; new users and keys continue after the
+    /// highest copied id and after every id the source handed out. Refuses when the
+    /// database already holds users, keys or usage.
+    pub async fn import(&self, data: &TierData) -> Result<(), StoreError> {
+        bounded_by(MIGRATION_TIMEOUT, async {
+            let mut client = self.client().await?;
+            let transaction = client.transaction().await.map_err(pg_error)?;
+            lock_users(&transaction).await?;
+            let existing: i64 = transaction
+                .query_one(
+                    &format!(
+                        "SELECT (SELECT count(*) FROM {SCHEMA}.users)
+                              + (SELECT count(*) FROM {SCHEMA}.api_keys)
+                              + (SELECT count(*) FROM {SCHEMA}.usage)"
+                    ),
+                    &[],
                 )
                 .await
+                .map_err(pg_error)?
+                .get(0);
+            if existing > 0 {
+                return Err(StoreError::Backend(anyhow!(
+                    "the PostgreSQL database already holds gateway users, API keys or usage; \
+                     `gateway migrate` copies into an empty one"
+                )));
+            }
+            let statement = transaction
+                .prepare(&format!(
+                    "INSERT INTO {SCHEMA}.users (id, name, email, password_hash, role, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)"
+                ))
+                .await
                 .map_err(pg_error)?;
-        }
-        // New users continue after the highest copied id, and after every id the
-        // source ever handed out.
-        transaction
-            .execute(
-                &format!(
-                    "SELECT setval(pg_get_serial_sequence('{SCHEMA}.users', 'id'),
-                                   greatest((SELECT coalesce(max(id), 0) + 1 FROM {SCHEMA}.users),
-                                            $1::bigint), false)"
-                ),
-                &[&next_id],
-            )
-            .await
-            .map_err(pg_error)?;
-        transaction.commit().await.map_err(pg_error)
+            for stored in &data.users {
+                let user = &stored.user;
+                transaction
+                    .execute(
+                        &statement,
+                        &[
+                            &user.id,
+                            &user.name,
+                            &user.email,
+                            &stored.password_hash,
+                            &user.role.as_str(),
+                            &user.created_at,
+                        ],
+                    )
+                    .await
+                    .map_err(pg_error)?;
+            }
+            raise_next_id(&transaction, "users", data.next_user_id).await?;
+            keys::insert_stored_keys(&transaction, &data.keys).await?;
+            raise_next_id(&transaction, "api_keys", data.next_key_id).await?;
+            for chunk in data.usage.chunks(IMPORT_CHUNK) {
+                keys::insert_usage(&transaction, chunk).await?;
+            }
+            transaction.commit().await.map_err(pg_error)
+        })
+        .await
     }
+}
+
+/// Usage records inserted per statement by [`PostgresStore::import`].
+const IMPORT_CHUNK: usize = 10_000;
+
+/// The id the next new row of `table` will get: past every id its sequence handed
+/// out and past the highest id in it.
+async fn next_id(
+    client: &impl deadpool_postgres::GenericClient,
+    table: &str,
+) -> Result<i64, StoreError> {
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT greatest(
+                     coalesce(pg_sequence_last_value(
+                         pg_get_serial_sequence('{SCHEMA}.{table}', 'id')::regclass), 0) + 1,
+                     (SELECT coalesce(max(id), 0) + 1 FROM {SCHEMA}.{table}))"
+            ),
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(row.get::<_, i64>(0))
+}
+
+/// Makes new rows of `table` continue after its highest id and at `next_id` at the
+/// earliest. The sequence is left "called" at the id before, so
+/// `pg_sequence_last_value` (what [`next_id`] reads) remembers it: a second
+/// migration carries the same next id on.
+async fn raise_next_id(
+    client: &impl deadpool_postgres::GenericClient,
+    table: &str,
+    next_id: i64,
+) -> Result<(), StoreError> {
+    client
+        .execute(
+            &format!(
+                "SELECT setval(pg_get_serial_sequence('{SCHEMA}.{table}', 'id'), next - 1, true)
+                 FROM (SELECT greatest((SELECT coalesce(max(id), 0) + 1 FROM {SCHEMA}.{table}),
+                                       $1::bigint) AS next) AS wanted
+                 WHERE next > 1"
+            ),
+            &[&next_id],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(())
 }
 
 /// Connects to `url` once and checks, writing nothing, that the gateway can run

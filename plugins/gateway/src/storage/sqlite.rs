@@ -24,6 +24,7 @@ use super::{
     UserStore,
 };
 use crate::clock::unix_now;
+use crate::storage::keys::TierData;
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
 /// Each runs in one transaction with foreign keys enforced.
@@ -302,17 +303,25 @@ pub fn admin_exists_in(path: &Path) -> anyhow::Result<bool> {
 /// Every user of the database at `path` with their password hash, oldest first
 /// (for `gateway migrate`). The database is opened read-only.
 pub fn read_stored_users(path: &Path) -> anyhow::Result<Vec<StoredUser>> {
+    let connection = open_read_only(path)?;
+    read_users_from(&connection)
+        .with_context(|| format!("cannot read users from {}", path.display()))
+}
+
+fn open_read_only(path: &Path) -> anyhow::Result<Connection> {
     let connection = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .with_context(|| format!("cannot open the database {}", path.display()))?;
     connection.busy_timeout(std::time::Duration::from_secs(5))?;
-    let mut statement = connection
-        .prepare(&format!(
-            "SELECT {USER_COLUMNS}, password_hash FROM users ORDER BY id"
-        ))
-        .with_context(|| format!("cannot read users from {}", path.display()))?;
+    Ok(connection)
+}
+
+fn read_users_from(connection: &Connection) -> rusqlite::Result<Vec<StoredUser>> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT {USER_COLUMNS}, password_hash FROM users ORDER BY id"
+    ))?;
     let users = statement
         .query_map([], |row| {
             Ok(StoredUser {
@@ -320,14 +329,46 @@ pub fn read_stored_users(path: &Path) -> anyhow::Result<Vec<StoredUser>> {
                 password_hash: row.get("password_hash")?,
             })
         })?
-        .collect::<rusqlite::Result<Vec<StoredUser>>>()
-        .with_context(|| format!("cannot read users from {}", path.display()))?;
+        .collect::<rusqlite::Result<Vec<StoredUser>>>()?;
     Ok(users)
 }
 
+/// The id the next new row of `table` will get: past every id it ever handed out
+/// (AUTOINCREMENT remembers them in `sqlite_sequence`). 1 for an empty table.
+fn next_id(connection: &Connection, table: &str) -> rusqlite::Result<i64> {
+    connection.query_row(
+        &format!(
+            "SELECT max(
+                 coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0),
+                 coalesce((SELECT max(id) FROM {table}), 0)
+             ) + 1"
+        ),
+        [],
+        |row| row.get(0),
+    )
+}
+
+/// Makes new rows of `table` start at `next_id` at the earliest (AUTOINCREMENT keeps
+/// its high-water mark in `sqlite_sequence`, where a row appears with the first
+/// insert).
+fn raise_next_id(connection: &Connection, table: &str, next_id: i64) -> rusqlite::Result<()> {
+    let handed_out = next_id.saturating_sub(1);
+    let updated = connection.execute(
+        "UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1",
+        params![table, handed_out],
+    )?;
+    if updated == 0 && handed_out > 0 {
+        connection.execute(
+            "INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)",
+            params![table, handed_out],
+        )?;
+    }
+    Ok(())
+}
+
 /// The id the next new user of the database at `path` will get: past every id it
-/// ever handed out (AUTOINCREMENT remembers them), so `gateway migrate` can carry
-/// it over. 1 for a database without users.
+/// ever handed out, so `gateway migrate` can carry it over. 1 for a database
+/// without users.
 pub fn next_user_id(path: &Path) -> anyhow::Result<i64> {
     let store = SqliteStore::open(path)?;
     let guard = store
@@ -338,24 +379,51 @@ pub fn next_user_id(path: &Path) -> anyhow::Result<i64> {
     let connection = guard
         .as_ref()
         .ok_or_else(|| anyhow!("the database {} is closed", path.display()))?;
-    let next = connection
-        .query_row(
-            "SELECT max(
-                 coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'users'), 0),
-                 coalesce((SELECT max(id) FROM users), 0)
-             ) + 1",
-            [],
-            |row| row.get(0),
-        )
-        .with_context(|| format!("cannot read the next user id of {}", path.display()))?;
-    Ok(next)
+    next_id(connection, "users")
+        .with_context(|| format!("cannot read the next user id of {}", path.display()))
 }
 
-/// Creates (and migrates) the database at `path` and copies `users` into it, ids
-/// and creation times kept, in one transaction; new users start at `next_id` at the
-/// earliest (so the id of a user deleted before the migration is not handed out
-/// again). Refuses when it already holds users.
-pub fn import_users(path: &Path, users: &[StoredUser], next_id: i64) -> anyhow::Result<()> {
+/// Everything `gateway migrate` copies out of the database at `path`: users, API
+/// keys (with their hashes), usage records and the next ids. The database is
+/// migrated to the current schema first (so an older one has empty key and usage
+/// tables), then read in one read transaction.
+pub fn read_tier_data(path: &Path) -> anyhow::Result<TierData> {
+    let store = SqliteStore::open(path)?;
+    let mut guard = store
+        .inner
+        .connection
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    let connection = guard
+        .as_mut()
+        .ok_or_else(|| anyhow!("the database {} is closed", path.display()))?;
+    let read = |connection: &mut Connection| -> rusqlite::Result<TierData> {
+        let transaction = connection.transaction()?;
+        let mut data = TierData {
+            users: read_users_from(&transaction)?,
+            next_user_id: next_id(&transaction, "users")?,
+            keys: keys::read_stored_keys(&transaction)?,
+            next_key_id: next_id(&transaction, "api_keys")?,
+            usage: keys::read_usage(&transaction)?,
+        };
+        transaction.commit()?;
+        data.sort_usage();
+        Ok(data)
+    };
+    read(connection).with_context(|| {
+        format!(
+            "cannot read users, API keys and usage from {}",
+            path.display()
+        )
+    })
+}
+
+/// Creates (and migrates) the database at `path` and copies `data` into it, in one
+/// transaction: users, keys and usage with their ids, hashes and times kept; new
+/// users and keys start at `data`'s next ids at the earliest (so the id of a user
+/// or key the source handed out is not handed out again). Refuses when it already
+/// holds users, keys or usage.
+pub fn import(path: &Path, data: &TierData) -> anyhow::Result<()> {
     let store = SqliteStore::open(path)?;
     let mut guard = store
         .inner
@@ -366,16 +434,20 @@ pub fn import_users(path: &Path, users: &[StoredUser], next_id: i64) -> anyhow::
         .as_mut()
         .ok_or_else(|| anyhow!("the database {} is closed", path.display()))?;
     let transaction = connection.transaction()?;
-    let existing: i64 =
-        transaction.query_row("SELECT count(*) FROM users", [], |row| row.get(0))?;
+    let existing: i64 = transaction.query_row(
+        "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM api_keys)
+              + (SELECT count(*) FROM usage)",
+        [],
+        |row| row.get(0),
+    )?;
     if existing > 0 {
         anyhow::bail!(
-            "the database {} already holds {existing} users; `gateway migrate` copies into \
-             an empty one",
+            "the database {} already holds gateway users, API keys or usage; `gateway \
+             migrate` copies into an empty one",
             path.display()
         );
     }
-    for stored in users {
+    for stored in &data.users {
         let user = &stored.user;
         transaction.execute(
             "INSERT INTO users (id, name, email, password_hash, role, created_at)
@@ -390,19 +462,10 @@ pub fn import_users(path: &Path, users: &[StoredUser], next_id: i64) -> anyhow::
             ],
         )?;
     }
-    // AUTOINCREMENT keeps its high-water mark in sqlite_sequence (a row appears with
-    // the first insert); raise it to what the source had handed out.
-    let handed_out = next_id.saturating_sub(1);
-    let updated = transaction.execute(
-        "UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'users'",
-        params![handed_out],
-    )?;
-    if updated == 0 && handed_out > 0 {
-        transaction.execute(
-            "INSERT INTO sqlite_sequence (name, seq) VALUES ('users', ?1)",
-            params![handed_out],
-        )?;
-    }
+    raise_next_id(&transaction, "users", data.next_user_id)?;
+    keys::insert_stored_keys(&transaction, &data.keys)?;
+    raise_next_id(&transaction, "api_keys", data.next_key_id)?;
+    keys::insert_usage(&transaction, &data.usage)?;
     transaction.commit()?;
     connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
     Ok(())

@@ -8,14 +8,15 @@
 
 use anyhow::anyhow;
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 
 use super::{bounded, pg_error, PostgresStore, SCHEMA};
 use crate::clock::unix_now;
 use crate::storage::keys::{
-    ApiKey, KeyLimits, KeyStore, NewKey, Spent, UsageGroup, UsageQuery, UsageRecord, UsageRow,
-    UsageStore,
+    ApiKey, KeyLimits, KeyStore, NewKey, Spent, StoredKey, UsageGroup, UsageQuery, UsageRecord,
+    UsageRow, UsageStore,
 };
 use crate::storage::{StoreError, TokenHash};
 
@@ -64,6 +65,173 @@ fn group_expression(group: UsageGroup) -> &'static str {
         UsageGroup::Model => "u.model",
         UsageGroup::Day => "to_char(to_timestamp(u.at_ms / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
     }
+}
+
+/// Inserts usage records in one statement (one round trip however many there are).
+pub(super) async fn insert_usage(
+    client: &impl GenericClient,
+    records: &[UsageRecord],
+) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let column = |get: fn(&UsageRecord) -> i64| records.iter().map(get).collect::<Vec<i64>>();
+    let at_ms = column(|record| record.at_ms);
+    let key_id = column(|record| record.key_id);
+    let input = column(|record| stored_count(record.input_tokens));
+    let output = column(|record| stored_count(record.output_tokens));
+    let cache_read = column(|record| stored_count(record.cache_read_tokens));
+    let cache_write = column(|record| stored_count(record.cache_write_tokens));
+    let cost = column(|record| record.cost_micros);
+    let user_id: Vec<Option<i64>> = records.iter().map(|record| record.user_id).collect();
+    let agent: Vec<Option<&str>> = records
+        .iter()
+        .map(|record| record.agent.as_deref())
+        .collect();
+    let model: Vec<&str> = records.iter().map(|record| record.model.as_str()).collect();
+    let status: Vec<i32> = records
+        .iter()
+        .map(|record| i32::from(record.status))
+        .collect();
+    let latency: Vec<i32> = records
+        .iter()
+        .map(|record| i32::try_from(record.latency_ms).unwrap_or(i32::MAX))
+        .collect();
+    let statement = client
+        .prepare_cached(&format!(
+            "INSERT INTO {SCHEMA}.usage (at_ms, key_id, user_id, agent, model,
+                 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+                 status, latency_ms, cost_micros)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],
+                 $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],
+                 $10::integer[], $11::integer[], $12::bigint[])"
+        ))
+        .await
+        .map_err(pg_error)?;
+    client
+        .execute(
+            &statement,
+            &[
+                &at_ms,
+                &key_id,
+                &user_id,
+                &agent,
+                &model,
+                &input,
+                &output,
+                &cache_read,
+                &cache_write,
+                &status,
+                &latency,
+                &cost,
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(())
+}
+
+/// Every usage record (for `gateway migrate`).
+pub(super) async fn read_usage(
+    client: &impl GenericClient,
+) -> Result<Vec<UsageRecord>, StoreError> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT at_ms, key_id, user_id, agent, model, input_tokens, output_tokens,
+                        cache_read_tokens, cache_write_tokens, status, latency_ms, cost_micros
+                 FROM {SCHEMA}.usage"
+            ),
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
+    rows.iter()
+        .map(|row| {
+            let count = |index: usize| -> Result<u64, StoreError> {
+                Ok(read_count(row.try_get(index).map_err(pg_error)?))
+            };
+            let status: i32 = row.try_get(9).map_err(pg_error)?;
+            let latency: i32 = row.try_get(10).map_err(pg_error)?;
+            Ok(UsageRecord {
+                at_ms: row.try_get(0).map_err(pg_error)?,
+                key_id: row.try_get(1).map_err(pg_error)?,
+                user_id: row.try_get(2).map_err(pg_error)?,
+                agent: row.try_get(3).map_err(pg_error)?,
+                model: row.try_get(4).map_err(pg_error)?,
+                input_tokens: count(5)?,
+                output_tokens: count(6)?,
+                cache_read_tokens: count(7)?,
+                cache_write_tokens: count(8)?,
+                status: u16::try_from(status).unwrap_or(0),
+                latency_ms: u32::try_from(latency).unwrap_or(0),
+                cost_micros: row.try_get(11).map_err(pg_error)?,
+            })
+        })
+        .collect()
+}
+
+/// Every key with its hash, oldest first (for `gateway migrate`).
+pub(super) async fn read_stored_keys(
+    client: &impl GenericClient,
+) -> Result<Vec<StoredKey>, StoreError> {
+    let rows = client
+        .query(
+            &format!("SELECT {KEY_COLUMNS}, token_hash FROM {SCHEMA}.api_keys ORDER BY id"),
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
+    rows.iter()
+        .map(|row| {
+            let hash: Vec<u8> = row.try_get("token_hash").map_err(pg_error)?;
+            let token_hash = TokenHash::try_from(hash.as_slice()).map_err(|_| {
+                StoreError::Backend(anyhow!("an API key hash is {} bytes, not 32", hash.len()))
+            })?;
+            Ok(StoredKey {
+                key: key_from_row(row)?,
+                token_hash,
+            })
+        })
+        .collect()
+}
+
+/// Inserts keys with their ids, hashes, times and revoked state kept (for `gateway
+/// migrate`, inside its transaction).
+pub(super) async fn insert_stored_keys(
+    client: &impl GenericClient,
+    keys: &[StoredKey],
+) -> Result<(), StoreError> {
+    let statement = client
+        .prepare(&format!(
+            "INSERT INTO {SCHEMA}.api_keys (id, name, token_hash, hint, user_id, agent, limits,
+                 created_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .await
+        .map_err(pg_error)?;
+    for stored in keys {
+        let key = &stored.key;
+        let limits = serde_json::to_string(&key.limits).map_err(|error| anyhow!(error))?;
+        client
+            .execute(
+                &statement,
+                &[
+                    &key.id,
+                    &key.name,
+                    &&stored.token_hash[..],
+                    &key.hint,
+                    &key.user_id,
+                    &key.agent,
+                    &limits,
+                    &key.created_at,
+                    &key.revoked_at,
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -177,62 +345,9 @@ impl UsageStore for PostgresStore {
         if records.is_empty() {
             return Ok(());
         }
-        let column = |get: fn(&UsageRecord) -> i64| records.iter().map(get).collect::<Vec<i64>>();
-        let at_ms = column(|record| record.at_ms);
-        let key_id = column(|record| record.key_id);
-        let input = column(|record| stored_count(record.input_tokens));
-        let output = column(|record| stored_count(record.output_tokens));
-        let cache_read = column(|record| stored_count(record.cache_read_tokens));
-        let cache_write = column(|record| stored_count(record.cache_write_tokens));
-        let cost = column(|record| record.cost_micros);
-        let user_id: Vec<Option<i64>> = records.iter().map(|record| record.user_id).collect();
-        let agent: Vec<Option<&str>> = records
-            .iter()
-            .map(|record| record.agent.as_deref())
-            .collect();
-        let model: Vec<&str> = records.iter().map(|record| record.model.as_str()).collect();
-        let status: Vec<i32> = records
-            .iter()
-            .map(|record| i32::from(record.status))
-            .collect();
-        let latency: Vec<i32> = records
-            .iter()
-            .map(|record| i32::try_from(record.latency_ms).unwrap_or(i32::MAX))
-            .collect();
         bounded(async {
             let client = self.client().await?;
-            let statement = client
-                .prepare_cached(&format!(
-                    "INSERT INTO {SCHEMA}.usage (at_ms, key_id, user_id, agent, model,
-                         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-                         status, latency_ms, cost_micros)
-                     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],
-                         $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],
-                         $10::integer[], $11::integer[], $12::bigint[])"
-                ))
-                .await
-                .map_err(pg_error)?;
-            client
-                .execute(
-                    &statement,
-                    &[
-                        &at_ms,
-                        &key_id,
-                        &user_id,
-                        &agent,
-                        &model,
-                        &input,
-                        &output,
-                        &cache_read,
-                        &cache_write,
-                        &status,
-                        &latency,
-                        &cost,
-                    ],
-                )
-                .await
-                .map_err(pg_error)?;
-            Ok(())
+            insert_usage(&client, records).await
         })
         .await
     }

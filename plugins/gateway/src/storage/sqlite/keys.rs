@@ -7,13 +7,13 @@
 
 use anyhow::anyhow;
 use async_trait::async_trait;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{backend, is_unique_violation, SqliteStore};
 use crate::clock::unix_now;
 use crate::storage::keys::{
-    ApiKey, KeyLimits, KeyStore, NewKey, Spent, UsageGroup, UsageQuery, UsageRecord, UsageRow,
-    UsageStore,
+    ApiKey, KeyLimits, KeyStore, NewKey, Spent, StoredKey, UsageGroup, UsageQuery, UsageRecord,
+    UsageRow, UsageStore,
 };
 use crate::storage::{StoreError, TokenHash};
 
@@ -65,6 +65,118 @@ fn group_expression(group: UsageGroup) -> &'static str {
         UsageGroup::Model => "u.model",
         UsageGroup::Day => "strftime('%Y-%m-%d', u.at_ms / 1000, 'unixepoch')",
     }
+}
+
+/// Every key with its hash, oldest first (for `gateway migrate`).
+pub(super) fn read_stored_keys(connection: &Connection) -> rusqlite::Result<Vec<StoredKey>> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT {KEY_COLUMNS}, token_hash FROM api_keys ORDER BY id"
+    ))?;
+    let keys = statement
+        .query_map([], |row| {
+            let hash: Vec<u8> = row.get("token_hash")?;
+            let token_hash = TokenHash::try_from(hash.as_slice()).map_err(|_| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Blob,
+                    anyhow!("an API key hash is {} bytes, not 32", hash.len()).into(),
+                )
+            })?;
+            Ok(StoredKey {
+                key: key_from_row(row)?,
+                token_hash,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<StoredKey>>>()?;
+    Ok(keys)
+}
+
+/// Inserts keys with their ids, hashes, times and revoked state kept (for `gateway
+/// migrate`, inside its transaction).
+pub(super) fn insert_stored_keys(
+    connection: &Connection,
+    keys: &[StoredKey],
+) -> rusqlite::Result<()> {
+    let mut statement = connection.prepare(
+        "INSERT INTO api_keys (id, name, token_hash, hint, user_id, agent, limits, created_at,
+             revoked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for stored in keys {
+        let key = &stored.key;
+        let limits = serde_json::to_string(&key.limits)
+            .map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))?;
+        statement.execute(params![
+            key.id,
+            key.name,
+            &stored.token_hash[..],
+            key.hint,
+            key.user_id,
+            key.agent,
+            limits,
+            key.created_at,
+            key.revoked_at
+        ])?;
+    }
+    Ok(())
+}
+
+/// Every usage record, in the order they were stored (for `gateway migrate`).
+pub(super) fn read_usage(connection: &Connection) -> rusqlite::Result<Vec<UsageRecord>> {
+    let mut statement = connection.prepare(
+        "SELECT at_ms, key_id, user_id, agent, model, input_tokens, output_tokens,
+                cache_read_tokens, cache_write_tokens, status, latency_ms, cost_micros
+         FROM usage ORDER BY rowid",
+    )?;
+    let records = statement
+        .query_map([], |row| {
+            Ok(UsageRecord {
+                at_ms: row.get(0)?,
+                key_id: row.get(1)?,
+                user_id: row.get(2)?,
+                agent: row.get(3)?,
+                model: row.get(4)?,
+                input_tokens: read_count(row.get(5)?),
+                output_tokens: read_count(row.get(6)?),
+                cache_read_tokens: read_count(row.get(7)?),
+                cache_write_tokens: read_count(row.get(8)?),
+                status: row.get(9)?,
+                latency_ms: row.get(10)?,
+                cost_micros: row.get(11)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<UsageRecord>>>()?;
+    Ok(records)
+}
+
+/// Inserts usage records (the caller holds the transaction).
+pub(super) fn insert_usage(
+    connection: &Connection,
+    records: &[UsageRecord],
+) -> rusqlite::Result<()> {
+    let mut statement = connection.prepare_cached(
+        "INSERT INTO usage (at_ms, key_id, user_id, agent, model, input_tokens,
+             output_tokens, cache_read_tokens, cache_write_tokens, status,
+             latency_ms, cost_micros)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    for record in records {
+        statement.execute(params![
+            record.at_ms,
+            record.key_id,
+            record.user_id,
+            record.agent,
+            record.model,
+            stored_count(record.input_tokens),
+            stored_count(record.output_tokens),
+            stored_count(record.cache_read_tokens),
+            stored_count(record.cache_write_tokens),
+            record.status,
+            record.latency_ms,
+            record.cost_micros
+        ])?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -176,34 +288,7 @@ impl UsageStore for SqliteStore {
         let records = records.to_vec();
         self.with_connection(move |connection| {
             let transaction = connection.transaction().map_err(backend)?;
-            {
-                let mut statement = transaction
-                    .prepare_cached(
-                        "INSERT INTO usage (at_ms, key_id, user_id, agent, model, input_tokens,
-                             output_tokens, cache_read_tokens, cache_write_tokens, status,
-                             latency_ms, cost_micros)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    )
-                    .map_err(backend)?;
-                for record in &records {
-                    statement
-                        .execute(params![
-                            record.at_ms,
-                            record.key_id,
-                            record.user_id,
-                            record.agent,
-                            record.model,
-                            stored_count(record.input_tokens),
-                            stored_count(record.output_tokens),
-                            stored_count(record.cache_read_tokens),
-                            stored_count(record.cache_write_tokens),
-                            record.status,
-                            record.latency_ms,
-                            record.cost_micros
-                        ])
-                        .map_err(backend)?;
-                }
-            }
+            insert_usage(&transaction, &records).map_err(backend)?;
             transaction.commit().map_err(backend)
         })
         .await
