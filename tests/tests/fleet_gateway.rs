@@ -357,14 +357,22 @@ fn launch_routes_claude_agents_through_the_gateway_with_the_key_only_in_their_en
         !setup.key(&new_key_name)["revoked_at"].is_null(),
         "prune left the key valid"
     );
-    let refused = gateway_support::send(
-        setup.gateway.port,
-        "POST",
-        "/v1/messages",
-        &[("authorization", &format!("Bearer {new_secret}"))],
-        Some(r#"{"model":"claude-sonnet-4-5","max_tokens":1,"messages":[]}"#),
-    )
-    .unwrap();
+    // Refused within the second the daemon may trust a key it found (KEY_CACHE_TTL).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let refused = loop {
+        let answer = gateway_support::send(
+            setup.gateway.port,
+            "POST",
+            "/v1/messages",
+            &[("authorization", &format!("Bearer {new_secret}"))],
+            Some(r#"{"model":"claude-sonnet-4-5","max_tokens":1,"messages":[]}"#),
+        )
+        .unwrap();
+        if answer.status == 401 || Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(refused.status, 401, "{}", refused.body);
 }
 

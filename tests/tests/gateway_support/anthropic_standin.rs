@@ -2,8 +2,10 @@
 //! server on `127.0.0.1:0` in the test process (one thread per connection). It
 //! answers `/v1/messages` as [`Mode`] says — a message with a usage block, an SSE
 //! stream with a delay between events, an error status, or a stream cut in the
-//! middle — answers `count_tokens` and `/v1/models`, and keeps every request it saw
-//! (headers and body) so a test can prove what reached it.
+//! middle — or as Claude Code's agent loop needs ([`Mode::Agent`]: a tool call, then
+//! a final text), answers `count_tokens` and `/v1/models`, and keeps every request
+//! it saw (headers and body) and the token counts of every message it answered, so a
+//! test can prove what reached it and what the gateway should have metered.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -36,6 +38,45 @@ pub enum Mode {
     },
     /// A stream that stops after `message_start` and one delta, without ending.
     CutStream,
+    /// Claude Code's agent loop, for any model, streamed or not: a request that
+    /// offers the `Bash` tool and whose last message holds no `tool_result` is
+    /// answered with a `tool_use` of `Bash` running `command`; every other request
+    /// (the one carrying the tool's result, a title, a quota check) with a final
+    /// text, [`AGENT_FINAL_TEXT`].
+    Agent {
+        /// The shell command the model asks to run.
+        command: String,
+    },
+}
+
+/// The final text of [`Mode::Agent`].
+pub const AGENT_FINAL_TEXT: &str = "The stand-in saw the tool run.";
+/// The id of the tool call of [`Mode::Agent`].
+pub const AGENT_TOOL_USE_ID: &str = "toolu_standin_01";
+
+/// Token counts of answered messages, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Messages answered with 200.
+    pub messages: u64,
+    /// Input tokens.
+    pub input: u64,
+    /// Output tokens.
+    pub output: u64,
+    /// Cache-read input tokens.
+    pub cache_read: u64,
+    /// Cache-write input tokens.
+    pub cache_write: u64,
+}
+
+impl Tally {
+    fn add(&mut self, (input, output, cache_read, cache_write): (u64, u64, u64, u64)) {
+        self.messages += 1;
+        self.input += input;
+        self.output += output;
+        self.cache_read += cache_read;
+        self.cache_write += cache_write;
+    }
 }
 
 /// One request the stand-in received.
@@ -67,6 +108,7 @@ pub struct AnthropicStandIn {
     pub port: u16,
     mode: Arc<Mutex<Mode>>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    answered: Arc<Mutex<Tally>>,
 }
 
 impl AnthropicStandIn {
@@ -78,16 +120,27 @@ impl AnthropicStandIn {
             delay: Duration::ZERO,
         }));
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (thread_mode, thread_seen) = (mode.clone(), seen.clone());
+        let answered = Arc::new(Mutex::new(Tally::default()));
+        let (thread_mode, thread_seen, thread_answered) =
+            (mode.clone(), seen.clone(), answered.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (mode, seen) = (thread_mode.clone(), thread_seen.clone());
+                let (mode, seen, answered) = (
+                    thread_mode.clone(),
+                    thread_seen.clone(),
+                    thread_answered.clone(),
+                );
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &mode, &seen);
+                    let _ = serve(stream, &mode, &seen, &answered);
                 });
             }
         });
-        AnthropicStandIn { port, mode, seen }
+        AnthropicStandIn {
+            port,
+            mode,
+            seen,
+            answered,
+        }
     }
 
     /// Its base URL, for `gateway.anthropic_base_url`.
@@ -104,9 +157,20 @@ impl AnthropicStandIn {
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
+
+    /// The token counts of every message answered with 200 so far (complete
+    /// answers only; `count_tokens` and models are not messages).
+    pub fn answered(&self) -> Tally {
+        *self.answered.lock().unwrap()
+    }
 }
 
-fn serve(stream: TcpStream, mode: &Mutex<Mode>, seen: &Mutex<Vec<Seen>>) -> std::io::Result<()> {
+fn serve(
+    stream: TcpStream,
+    mode: &Mutex<Mode>,
+    seen: &Mutex<Vec<Seen>>,
+    answered: &Mutex<Tally>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     loop {
@@ -144,7 +208,7 @@ fn serve(stream: TcpStream, mode: &Mutex<Mode>, seen: &Mutex<Vec<Seen>>) -> std:
         };
         seen.lock().unwrap().push(request.clone());
         let mode = mode.lock().unwrap().clone();
-        if !answer(&mut writer, &request, &mode)? {
+        if !answer(&mut writer, &request, &mode, answered)? {
             return Ok(());
         }
     }
@@ -209,7 +273,12 @@ pub fn stream_events() -> Vec<String> {
 }
 
 /// Answers one request; `false` when the connection must close.
-fn answer(writer: &mut TcpStream, request: &Seen, mode: &Mode) -> std::io::Result<bool> {
+fn answer(
+    writer: &mut TcpStream,
+    request: &Seen,
+    mode: &Mode,
+    answered: &Mutex<Tally>,
+) -> std::io::Result<bool> {
     if request.path.starts_with("/v1/models") {
         write_whole(
             writer,
@@ -225,11 +294,29 @@ fn answer(writer: &mut TcpStream, request: &Seen, mode: &Mode) -> std::io::Resul
     }
     let streaming = serde_json::from_str::<Value>(&request.body)
         .is_ok_and(|body| body["stream"] == json!(true));
+    if let Mode::Agent { command } = mode {
+        let counts = agent_answer(writer, request, command, streaming)?;
+        answered.lock().unwrap().add(counts);
+        return Ok(true);
+    }
+    if request.method == "POST" && !matches!(mode, Mode::Error { .. } | Mode::CutStream) {
+        let (input, output, cache_read, cache_write) = USAGE;
+        let output = if streaming {
+            STREAM_OUTPUT_TOKENS
+        } else {
+            output
+        };
+        answered
+            .lock()
+            .unwrap()
+            .add((input, output, cache_read, cache_write));
+    }
     match mode {
         Mode::Error { status, body } => {
             write_whole(writer, *status, body)?;
             Ok(true)
         }
+        Mode::Agent { .. } => unreachable!("answered above"),
         Mode::Normal { .. } | Mode::CutStream if !streaming => {
             let (input, output, cache_read, cache_write) = USAGE;
             let body = json!({"id": "msg_standin", "type": "message", "role": "assistant",
@@ -271,4 +358,112 @@ fn answer(writer: &mut TcpStream, request: &Seen, mode: &Mode) -> std::io::Resul
             Ok(false)
         }
     }
+}
+
+/// Whether `body` (a Messages request) offers the `Bash` tool and its last message
+/// holds no `tool_result`: the moment [`Mode::Agent`] asks for the tool.
+fn wants_tool_call(body: &Value) -> bool {
+    let offers_bash = body["tools"]
+        .as_array()
+        .is_some_and(|tools| tools.iter().any(|tool| tool["name"] == "Bash"));
+    let last = body["messages"]
+        .as_array()
+        .and_then(|messages| messages.last())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let answers_a_tool = last["content"]
+        .as_array()
+        .is_some_and(|blocks| blocks.iter().any(|block| block["type"] == "tool_result"));
+    offers_bash && !answers_a_tool
+}
+
+/// Answers a Messages request of [`Mode::Agent`] (whole or streamed, echoing the
+/// request's model); returns the token counts it reported.
+fn agent_answer(
+    writer: &mut TcpStream,
+    request: &Seen,
+    command: &str,
+    streaming: bool,
+) -> std::io::Result<(u64, u64, u64, u64)> {
+    let body = serde_json::from_str::<Value>(&request.body).unwrap_or(Value::Null);
+    let model = body["model"]
+        .as_str()
+        .unwrap_or("claude-sonnet-4-5")
+        .to_string();
+    let (input, output, cache_read, cache_write) = USAGE;
+    let tool_input = json!({"command": command, "description": "Write the proof file"});
+    let (block, stop_reason) = if wants_tool_call(&body) {
+        (
+            json!({"type": "tool_use", "id": AGENT_TOOL_USE_ID, "name": "Bash",
+                "input": tool_input}),
+            "tool_use",
+        )
+    } else {
+        (
+            json!({"type": "text", "text": AGENT_FINAL_TEXT}),
+            "end_turn",
+        )
+    };
+    if !streaming {
+        let answer = json!({"id": "msg_standin_agent", "type": "message", "role": "assistant",
+            "model": model, "content": [block], "stop_reason": stop_reason,
+            "stop_sequence": null,
+            "usage": {"input_tokens": input, "output_tokens": output,
+                "cache_read_input_tokens": cache_read,
+                "cache_creation_input_tokens": cache_write}});
+        write_whole(writer, 200, &answer.to_string())?;
+        return Ok(USAGE);
+    }
+    let (start_block, delta) = if block["type"] == "tool_use" {
+        (
+            json!({"type": "tool_use", "id": AGENT_TOOL_USE_ID, "name": "Bash", "input": {}}),
+            json!({"type": "input_json_delta", "partial_json": tool_input.to_string()}),
+        )
+    } else {
+        (
+            json!({"type": "text", "text": ""}),
+            json!({"type": "text_delta", "text": AGENT_FINAL_TEXT}),
+        )
+    };
+    let events = [
+        event(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_standin_agent",
+                "type": "message", "role": "assistant", "model": model, "content": [],
+                "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": input, "output_tokens": 1,
+                    "cache_read_input_tokens": cache_read,
+                    "cache_creation_input_tokens": cache_write}}}),
+        ),
+        event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": start_block}),
+        ),
+        event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": delta}),
+        ),
+        event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ),
+        event(
+            "message_delta",
+            json!({"type": "message_delta",
+                "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+                "usage": {"output_tokens": STREAM_OUTPUT_TOKENS}}),
+        ),
+        event("message_stop", json!({"type": "message_stop"})),
+    ];
+    write!(
+        writer,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nrequest-id: req_standin\r\n\
+         transfer-encoding: chunked\r\n\r\n"
+    )?;
+    for event in &events {
+        write_chunk(writer, event)?;
+    }
+    write!(writer, "0\r\n\r\n")?;
+    writer.flush()?;
+    Ok((input, STREAM_OUTPUT_TOKENS, cache_read, cache_write))
 }

@@ -280,6 +280,12 @@ pub trait RateLimiter: Send + Sync {
     async fn hit(&self, key: &str, limit: Limit) -> Result<(), Refusal>;
     /// Forgets every event of `key`.
     async fn reset(&self, key: &str) -> Result<(), StoreError>;
+    /// The proxy's budgets counted across replicas, when this limiter shares its
+    /// counters with other replicas (the team tier); `None`: each process counts
+    /// its own.
+    fn shared_budgets(&self) -> Option<&dyn keys::SharedBudgets> {
+        None
+    }
 }
 
 /// An event one replica tells the others that the HTTP layer reacts to (the

@@ -9,6 +9,9 @@
 //! | `session:<sha256 hex>` | the session (its user and expiry) as JSON; expires with it |
 //! | `user-sessions:<user id>` | the set of that user's session hashes, to end them all |
 //! | `limit:<key>` | a sorted set of event times (the sliding window of one limit) |
+//! | `budget:<key id>:<unit>:<period start>:used` | what the API key used in the period |
+//! | `budget:<key id>:<unit>:<period start>:leases` | its reservations in flight, by lease end |
+//! | `budget:<key id>:<unit>:<period start>:amounts` | what each reservation holds |
 //!
 //! Each replica also keeps the sessions it has seen in memory, so checking a
 //! session on every request costs no round trip. That cache is only used while the
@@ -35,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+use super::keys::{Admission, BudgetCounter, SharedBudgets};
 use super::{
     Cluster, ClusterEvent, Dependency, DependencyHealth, HealthProbe, Limit, RateLimiter, Refusal,
     Role, Session, SessionStore, StoreError, TokenHash, User,
@@ -83,6 +87,81 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return 0
 "#;
+
+/// How long a budget reservation holds at most: longer than the proxy waits for
+/// an answer, short enough that the reservations of a replica that died are
+/// released the same quarter of an hour.
+pub const BUDGET_LEASE: Duration = Duration::from_secs(15 * 60);
+/// How long a budget counter outlives its period (a request that began before the
+/// period ended still settles into it).
+const BUDGET_GRACE_MS: i64 = 3_600_000;
+
+/// Reserves on a shared budget (see [`SharedBudgets`]), atomically, on Valkey's
+/// clock.
+///
+/// KEYS: the counter's `used`, `leases` and `amounts`. ARGV: limit, amount,
+/// reservation id, lease ms, the counter's expiry (Unix ms), the seed (`""`: none).
+/// Returns `{outcome, used, in flight}`; outcome 0 admitted, 1 used up, 2 held by
+/// requests in flight, 3 needs a seed.
+const RESERVE_SCRIPT: &str = r#"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local used = redis.call('GET', KEYS[1])
+if not used then
+  if ARGV[6] == '' then return {3, 0, 0} end
+  redis.call('SET', KEYS[1], ARGV[6])
+  redis.call('PEXPIREAT', KEYS[1], ARGV[5])
+  used = ARGV[6]
+end
+used = tonumber(used)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+for _, id in ipairs(expired) do
+  redis.call('HDEL', KEYS[3], id)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if used >= tonumber(ARGV[1]) then return {1, used, 0} end
+local in_flight = redis.call('ZCARD', KEYS[2])
+local reserved = 0
+for _, held in ipairs(redis.call('HVALS', KEYS[3])) do
+  reserved = reserved + tonumber(held)
+end
+if in_flight > 0 and used + reserved + tonumber(ARGV[2]) > tonumber(ARGV[1]) then
+  return {2, used, in_flight}
+end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[2])
+redis.call('PEXPIREAT', KEYS[2], ARGV[5])
+redis.call('PEXPIREAT', KEYS[3], ARGV[5])
+return {0, used, in_flight}
+"#;
+
+/// Ends a reservation and charges what the request used (to a counter that still
+/// exists; a missing one is seeded from the durable store, which has the record).
+///
+/// KEYS: as [`RESERVE_SCRIPT`]. ARGV: reservation id, what was used.
+const SETTLE_SCRIPT: &str = r#"
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('INCRBY', KEYS[1], ARGV[2])
+end
+return 0
+"#;
+
+/// The three keys of a budget counter.
+fn budget_keys(counter: &BudgetCounter) -> [String; 3] {
+    let base = format!(
+        "{KEY_PREFIX}budget:{}:{}:{}",
+        counter.key_id,
+        counter.unit.as_str(),
+        counter.period_start_ms
+    );
+    [
+        format!("{base}:used"),
+        format!("{base}:leases"),
+        format!("{base}:amounts"),
+    ]
+}
 
 /// An event on [`EVENTS_CHANNEL`], as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -300,6 +379,8 @@ pub struct ValkeyStore {
     cache: Arc<SessionCache>,
     events: broadcast::Sender<ClusterEvent>,
     limiter: redis::Script,
+    reserve: redis::Script,
+    settle: redis::Script,
     subscriber: JoinHandle<()>,
 }
 
@@ -333,6 +414,8 @@ impl ValkeyStore {
             cache,
             events,
             limiter: redis::Script::new(LIMITER_SCRIPT),
+            reserve: redis::Script::new(RESERVE_SCRIPT),
+            settle: redis::Script::new(SETTLE_SCRIPT),
             subscriber,
         })
     }
@@ -577,6 +660,66 @@ impl RateLimiter for ValkeyStore {
         .await
         .map(|_| ())
     }
+
+    fn shared_budgets(&self) -> Option<&dyn SharedBudgets> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl SharedBudgets for ValkeyStore {
+    async fn reserve(
+        &self,
+        counter: &BudgetCounter,
+        amount: i64,
+        seed: Option<i64>,
+    ) -> Result<Admission, StoreError> {
+        let keys = budget_keys(counter);
+        let reservation = new_token()[..16].to_string();
+        let lease_ms = u64::try_from(BUDGET_LEASE.as_millis()).unwrap_or(u64::MAX);
+        let mut connection = self.connection.clone();
+        let (outcome, used, in_flight): (i64, i64, i64) = bounded(
+            self.reserve
+                .key(&keys[0])
+                .key(&keys[1])
+                .key(&keys[2])
+                .arg(counter.limit)
+                .arg(amount.max(0))
+                .arg(&reservation)
+                .arg(lease_ms)
+                .arg(counter.period_end_ms + BUDGET_GRACE_MS)
+                .arg(seed.map_or_else(String::new, |seed| seed.to_string()))
+                .invoke_async(&mut connection),
+        )
+        .await?;
+        Ok(match outcome {
+            0 => Admission::Admitted { reservation },
+            1 => Admission::UsedUp { used },
+            2 => Admission::HeldInFlight { used, in_flight },
+            _ => Admission::NeedsSeed,
+        })
+    }
+
+    async fn settle(
+        &self,
+        counter: &BudgetCounter,
+        reservation: &str,
+        used: i64,
+    ) -> Result<(), StoreError> {
+        let keys = budget_keys(counter);
+        let mut connection = self.connection.clone();
+        bounded(
+            self.settle
+                .key(&keys[0])
+                .key(&keys[1])
+                .key(&keys[2])
+                .arg(reservation)
+                .arg(used.max(0))
+                .invoke_async::<i64>(&mut connection),
+        )
+        .await
+        .map(|_| ())
+    }
 }
 
 #[async_trait]
@@ -694,7 +837,7 @@ fn connection_hint(error: &RedisError) -> &'static str {
         "check the user name and password in MOSAIC_VALKEY_URL (--valkey-url), e.g. \
          redis://:PASSWORD@host:6379 or redis://USER:PASSWORD@host:6379"
     } else if error.code() == Some("NOPERM") || text.contains("NOPERM") {
-        "the Valkey user needs the string, set, sorted-set, pubsub and scripting commands \
+        "the Valkey user needs the string, hash, set, sorted-set, pubsub and scripting commands \
          on keys mosaic:gateway:* (ACL)"
     } else {
         "check the host and port in MOSAIC_VALKEY_URL (--valkey-url) and that the server runs"

@@ -11,6 +11,11 @@ use serde_json::json;
 /// The status Anthropic's API answers when it is overloaded.
 pub const OVERLOADED: u16 = 529;
 
+/// A refusal that lasts longer than this (a used-up budget, until the period
+/// resets) is answered with `x-should-retry: false`: the SDKs and Claude Code would
+/// otherwise retry it with backoff for minutes, all in vain.
+pub const LONGEST_USEFUL_RETRY: Duration = Duration::from_secs(60);
+
 /// An error answered in Anthropic's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxyError {
@@ -83,11 +88,23 @@ impl IntoResponse for ProxyError {
             self.body(),
         )
             .into_response();
+        // A refused key stays refused: without this, Claude Code retries a 401 with
+        // backoff for about three minutes before it gives up.
+        if matches!(self.status.as_u16(), 401 | 403) {
+            response
+                .headers_mut()
+                .insert("x-should-retry", HeaderValue::from_static("false"));
+        }
         if let Some(after) = self.retry_after {
             let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            if after > LONGEST_USEFUL_RETRY {
+                response
+                    .headers_mut()
+                    .insert("x-should-retry", HeaderValue::from_static("false"));
+            }
         }
         response
     }
@@ -108,6 +125,8 @@ mod tests {
         assert_eq!(kind_for_status(529), "overloaded_error");
         assert_eq!(kind_for_status(422), "invalid_request_error");
         assert_eq!(kind_for_status(502), "api_error");
+        let response = ProxyError::unauthorized("revoked").into_response();
+        assert_eq!(response.headers()["x-should-retry"], "false");
     }
 
     #[test]
@@ -116,5 +135,11 @@ mod tests {
             ProxyError::rate_limited("rpm", Duration::from_millis(2_500)).into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+        assert!(response.headers().get("x-should-retry").is_none());
+        // A budget used up until tomorrow: retrying now is pointless.
+        let response =
+            ProxyError::rate_limited("budget", Duration::from_secs(3_600)).into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3600");
+        assert_eq!(response.headers()["x-should-retry"], "false");
     }
 }

@@ -59,6 +59,8 @@ pub struct Proxy {
     prices: PriceTable,
     /// Models without a price that were already warned about.
     unpriced_warned: Mutex<HashSet<String>>,
+    /// Keys recently found in storage.
+    keys: auth::KeyCache,
 }
 
 struct Configured {
@@ -75,6 +77,7 @@ impl Proxy {
             configured: None,
             prices: PriceTable::default(),
             unpriced_warned: Mutex::new(HashSet::new()),
+            keys: auth::KeyCache::default(),
         }
     }
 
@@ -104,6 +107,7 @@ impl Proxy {
                 }),
                 prices: settings.prices.clone(),
                 unpriced_warned: Mutex::new(HashSet::new()),
+                keys: auth::KeyCache::default(),
             },
             Some(writer),
         ))
@@ -171,6 +175,8 @@ fn unix_ms() -> i64 {
 struct RequestHead {
     #[serde(default)]
     model: Option<String>,
+    #[serde(default)]
+    max_tokens: Option<u64>,
 }
 
 async fn forward(state: &AppState, request: Request, metered: bool) -> Response {
@@ -188,8 +194,9 @@ async fn try_forward(
     let started = Instant::now();
     let at_ms = unix_ms();
     let backend = state.backend();
-    let key = auth::authenticate(&*backend.keys, request.headers(), at_ms / 1000).await?;
     let proxy = state.proxy();
+    let key =
+        auth::authenticate(&*backend.keys, &proxy.keys, request.headers(), at_ms / 1000).await?;
     let Some(configured) = &proxy.configured else {
         return Err(ProxyError::unauthorized(format!(
             "the Mosaic gateway has no Anthropic API key to call the API with; an admin sets \
@@ -208,11 +215,11 @@ async fn try_forward(
     let body = axum::body::to_bytes(body, PROXY_BODY_LIMIT_BYTES)
         .await
         .map_err(|_| too_large())?;
-    let model = if body.is_empty() {
-        None
+    let (model, max_tokens) = if body.is_empty() {
+        (None, None)
     } else {
         match serde_json::from_slice::<RequestHead>(&body) {
-            Ok(head) => head.model,
+            Ok(head) => (head.model, head.max_tokens),
             Err(error) => {
                 return Err(ProxyError::new(
                     StatusCode::BAD_REQUEST,
@@ -223,21 +230,23 @@ async fn try_forward(
     };
     auth::check_model(&key, model.as_deref())?;
     let pending = if metered {
-        limits::check(
+        let model = model.unwrap_or_default();
+        let price = proxy.price(&model);
+        let reservations = limits::check(
             &key,
             &*backend.usage,
             &configured.meter,
-            &*backend.limiter,
+            &backend.limiter,
+            limits::RequestBound::of(body.len(), max_tokens, price),
             at_ms,
         )
         .await?;
-        let model = model.unwrap_or_default();
-        let price = proxy.price(&model);
         Some(PendingRecord::start(
             configured.meter.clone(),
             &key,
             model,
             price,
+            reservations,
             started,
             at_ms,
         ))

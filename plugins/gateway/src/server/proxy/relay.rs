@@ -17,6 +17,7 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::Sleep;
 
 use super::errors::error_body;
+use super::limits::Reservations;
 use super::upstream::STREAM_IDLE_TIMEOUT;
 use super::usage::{status_of_stream_error, Meter, SseUsage};
 use crate::settings::prices::{ModelPrice, TokenCounts};
@@ -41,15 +42,18 @@ struct PendingInner {
     model: String,
     price: Option<ModelPrice>,
     counts: TokenCounts,
+    reservations: Reservations,
 }
 
 impl PendingRecord {
-    /// Starts metering a request of `key` for `model`, priced at `price`.
+    /// Starts metering a request of `key` for `model`, priced at `price`, that
+    /// holds `reservations` on shared budgets (settled when it is recorded).
     pub fn start(
         meter: Meter,
         key: &ApiKey,
         model: String,
         price: Option<ModelPrice>,
+        reservations: Reservations,
         started: Instant,
         at_ms: i64,
     ) -> PendingRecord {
@@ -64,6 +68,7 @@ impl PendingRecord {
                 model,
                 price,
                 counts: TokenCounts::default(),
+                reservations,
             }),
         }
     }
@@ -108,6 +113,9 @@ impl PendingRecord {
             tokens = record.total_tokens(),
             "proxied"
         );
+        inner
+            .reservations
+            .settle(record.total_tokens(), record.cost_micros);
         inner.meter.record(record);
     }
 }
