@@ -2,7 +2,12 @@
 # Start-up benchmark of the mosaic host (issue 2, "Performance"; results go in
 # BENCHMARKS.md).
 #
-#   scripts/bench.sh [--plugins a,b|all] [--warmup N] [--min-runs N] [--results DIR] [--strict]
+#   scripts/bench.sh [--plugins a,b|all] [--only SECTIONS] [--warmup N] [--min-runs N]
+#                    [--results DIR] [--litellm-timeout SECONDS] [--strict]
+#
+# --only runs some sections (comma-separated): startup (with hooks and fleet),
+# gateway, team, proxy. Default: all of them. --litellm-timeout SECONDS bounds the
+# PyPI install of LiteLLM in the proxy section (default 900).
 #
 # Builds a release install into a temporary prefix (scripts/install.sh; --plugins
 # is passed on, default all first-party plugins, '' for the host alone), installs
@@ -38,9 +43,12 @@ strict=0
 plugins_arg="all"
 plugin_count=100
 placeholder="benchplugin_000000"
+only="startup,gateway,team,proxy"
+litellm_timeout=900
+report_status=0
 
 usage() {
-    sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -58,12 +66,24 @@ while [[ $# -gt 0 ]]; do
         --warmup) [[ $# -ge 2 ]] || die "--warmup needs a number"; warmup="$2"; shift 2 ;;
         --min-runs) [[ $# -ge 2 ]] || die "--min-runs needs a number"; min_runs="$2"; shift 2 ;;
         --results) [[ $# -ge 2 ]] || die "--results needs a directory"; results_dir="$2"; shift 2 ;;
+        --only) [[ $# -ge 2 ]] || die "--only needs sections (startup,gateway,team,proxy)"; only="$2"; shift 2 ;;
+        --litellm-timeout) [[ $# -ge 2 ]] || die "--litellm-timeout needs seconds"; litellm_timeout="$2"; shift 2 ;;
         --strict) strict=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
 exec </dev/null
+for section in ${only//,/ }; do
+    case "$section" in
+        startup|gateway|team|proxy) ;;
+        *) die "--only: unknown section '$section' (known: startup, gateway, team, proxy)" ;;
+    esac
+done
+# Whether the section $1 runs (--only).
+wants() {
+    [[ ",$only," == *",$1,"* ]]
+}
 
 # ---------------------------------------------------------------------------
 # Tools
@@ -112,17 +132,27 @@ heading "Release install of mosaic (plugins: ${plugins_arg:-none}) into a temp p
 PATH="$prefix/bin:$PATH" bash "$repo_root/scripts/install.sh" --prefix "$prefix" --plugins "$plugins_arg" >&2
 mosaic="$prefix/bin/mosaic"
 
-heading "Release build of examples/hello-plugin (out of tree)"
-CARGO_TARGET_DIR="$target/out-of-tree" cargo build --release \
-    --manifest-path "$repo_root/examples/hello-plugin/Cargo.toml"
-hello_library="$target/out-of-tree/release/libmosaic_hello.so"
-[[ -f "$hello_library" ]] || die "build produced no $hello_library"
+if wants startup; then
+    heading "Release build of examples/hello-plugin (out of tree)"
+    CARGO_TARGET_DIR="$target/out-of-tree" cargo build --release \
+        --manifest-path "$repo_root/examples/hello-plugin/Cargo.toml"
+    hello_library="$target/out-of-tree/release/libmosaic_hello.so"
+    [[ -f "$hello_library" ]] || die "build produced no $hello_library"
 
-heading "Release build of the fixture plugin (scripts/bench-plugin)"
-CARGO_TARGET_DIR="$target/bench-plugin" cargo build --release \
-    --manifest-path "$repo_root/scripts/bench-plugin/Cargo.toml"
-fixture_library="$target/bench-plugin/release/libmosaic_benchplugin.so"
-[[ -f "$fixture_library" ]] || die "build produced no $fixture_library"
+    heading "Release build of the fixture plugin (scripts/bench-plugin)"
+    CARGO_TARGET_DIR="$target/bench-plugin" cargo build --release \
+        --manifest-path "$repo_root/scripts/bench-plugin/Cargo.toml"
+    fixture_library="$target/bench-plugin/release/libmosaic_benchplugin.so"
+    [[ -f "$fixture_library" ]] || die "build produced no $fixture_library"
+fi
+
+if wants proxy; then
+    heading "Release build of the Messages API stand-in and load generator (scripts/bench-standin)"
+    CARGO_TARGET_DIR="$target/bench-standin" cargo build --release \
+        --manifest-path "$repo_root/scripts/bench-standin/Cargo.toml"
+    standin="$target/bench-standin/release/bench-standin"
+    [[ -x "$standin" ]] || die "build produced no $standin"
+fi
 
 # ---------------------------------------------------------------------------
 # A private world: from here on nothing reads or writes the real home
@@ -140,6 +170,7 @@ mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME"
 user_plugin_dir="$XDG_DATA_HOME/mosaic/plugins"
 cache_file="$XDG_CACHE_HOME/mosaic/plugin-manifests.bin"
 
+if wants startup; then
 heading "Install the example plugin with mosaic plugins install"
 "$mosaic" plugins install "$hello_library" >&2
 greeting="$("$mosaic" hello)"
@@ -274,6 +305,7 @@ sys.exit(1 if failed else 0)
 PYTHON
 report_status=$?
 set -e
+fi
 
 # ---------------------------------------------------------------------------
 # Hooks (issue 3): the hook commands Claude Code runs on every tool call
@@ -318,13 +350,15 @@ fleet_bench() {
     bash "$repo_root/plugins/fleet/bench.sh" --prefix "$prefix" --seconds 30
 }
 
-set +e
-hooks_bench
-hooks_status=$?
-fleet_bench
-fleet_status=$?
-set -e
-[[ $hooks_status -eq 0 && $fleet_status -eq 0 ]] || report_status=1
+if wants startup; then
+    set +e
+    hooks_bench
+    hooks_status=$?
+    fleet_bench
+    fleet_status=$?
+    set -e
+    [[ $hooks_status -eq 0 && $fleet_status -eq 0 ]] || report_status=1
+fi
 
 # Shared by the gateway sections: a session token for the bench admin, and the
 # Python that reads wrk's output and prints a targets table.
@@ -562,13 +596,327 @@ sys.exit(print_targets("Gateway team tier (two replicas)", "team-tier", rows))
 PYTHON
 }
 
+# ---------------------------------------------------------------------------
+# Gateway proxy (issue 11): the Anthropic Messages API proxy against a stand-in
+# ---------------------------------------------------------------------------
+# A fast stand-in of the Messages API (scripts/bench-standin, one thread) and the
+# gateway in front of it (headless install, built-in supervisor, a Mosaic key from
+# `gateway keys create`). Each measure runs against the stand-in directly and
+# through the gateway, one after the other, with the same client:
+#   - open loop, 1,000 non-streamed requests a second for 10 s (after 2 s of
+#     warm-up): added latency p50 <= 0.3 ms, p99 <= 1 ms;
+#   - wrk (one thread, 50 connections, 10 s, a Lua script for the POST body and
+#     headers): >= 20,000 proxied req/s;
+#   - 500 streamed requests one after the other: time to the first body byte,
+#     added p50 <= 1 ms;
+#   - 2,000 streams open at once through the gateway (each ~10 s long, one
+#     connection each): all complete, and the daemon's RSS grows <= 100 MB.
+# Then the peer: LiteLLM's proxy (PyPI litellm[proxy] in a throwaway virtualenv in
+# the temp dir, its /v1/messages routed to the same stand-in), measured the same
+# way at 20 req/s (it cannot take 1,000) and with wrk at 10 connections; its added
+# p50 and req/s are shown as ratios to the gateway's. If the install fails or takes
+# over --litellm-timeout seconds (default 900), the table says so. Set
+# MOSAIC_BENCH_SKIP_LITELLM=1 to leave it out.
+ensure_wrk() {
+    command -v wrk >/dev/null 2>&1 && return 0
+    if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >&2
+    else
+        echo "wrk not found (Debian: sudo apt-get install wrk)" >&2
+        return 1
+    fi
+}
+
+# Writes a wrk Lua script that POSTs the body $2 with the header file $3's headers to $1.
+wrk_post_script() {
+    python3 - "$@" <<'PYTHON'
+import json, sys
+path, body, header_file = sys.argv[1:]
+def lua(text):
+    # A JSON string of ASCII text is a valid Lua string.
+    assert text.isascii(), "the wrk script takes ASCII only"
+    return json.dumps(text)
+lines = ['wrk.method = "POST"', f"wrk.body = {lua(body)}",
+         'wrk.headers["content-type"] = "application/json"']
+for line in open(header_file):
+    if line.strip():
+        name, value = line.split(":", 1)
+        lines.append(f"wrk.headers[{lua(name.strip())}] = {lua(value.strip())}")
+with open(path, "w") as out:
+    out.write("\n".join(lines) + "\n")
+PYTHON
+    chmod 600 "$1"
+}
+
+# Starts a program in its own process group with its stdout in $1; waits (up to
+# $2 seconds) until that file has a `listening PORT` line and prints the port.
+wait_for_listening() {
+    local file="$1" seconds="$2" waited=0
+    while ! grep -q '^listening ' "$file" 2>/dev/null; do
+        sleep 0.1
+        waited=$((waited + 1))
+        [[ $waited -lt $((seconds * 10)) ]] || return 1
+    done
+    awk '/^listening / {print $2; exit}' "$file"
+}
+
+# Waits until GET $1 answers 200, up to $2 seconds.
+wait_for_http() {
+    python3 - "$1" "$2" <<'PYTHON'
+import sys, time, urllib.request
+url, deadline = sys.argv[1], time.time() + float(sys.argv[2])
+while time.time() < deadline:
+    try:
+        if urllib.request.urlopen(url, timeout=2).status == 200:
+            sys.exit(0)
+    except Exception:
+        pass
+    time.sleep(0.5)
+sys.exit(1)
+PYTHON
+}
+
+proxy_bench() {
+    if [[ ! -f "$prefix/lib/mosaic/plugins/libmosaic_gateway.so" ]]; then
+        echo "gateway plugin not installed (--plugins $plugins_arg): no proxy benchmark" >&2
+        return 0
+    fi
+    ensure_wrk || return 1
+    heading "Gateway proxy: the gateway in front of a Messages API stand-in, side by side"
+    local dir="$work/proxy" status=0
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    local real_key="sk-ant-bench-standin-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+    setsid "$standin" serve >"$dir/standin.out" 2>"$dir/standin.log" &
+    local standin_pid=$!
+    local standin_port
+    standin_port="$(wait_for_listening "$dir/standin.out" 10)" || {
+        echo "the stand-in did not start: $(cat "$dir/standin.log")" >&2
+        kill "$standin_pid" 2>/dev/null
+        return 1
+    }
+    local port email="bench@example.com" password="bench-password-1"
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    MOSAIC_ASSUME_YES=1 MOSAIC_SERVICE_MANAGER=supervisor MOSAIC_ADMIN_NAME=Bench \
+        MOSAIC_ADMIN_EMAIL="$email" MOSAIC_ADMIN_PASSWORD="$password" \
+        MOSAIC_ANTHROPIC_API_KEY="$real_key" \
+        MOSAIC_ANTHROPIC_BASE_URL="http://127.0.0.1:$standin_port" \
+        "$mosaic" gateway install --port "$port" >&2 || status=1
+    local pid=0
+    [[ $status -ne 0 ]] || pid="$(cat "$XDG_CONFIG_HOME/mosaic/run/gateway/gateway.pid")"
+    # The headers live in files (0600), never on a command line.
+    printf 'x-api-key: %s\nanthropic-version: 2023-06-01\n' "$real_key" >"$dir/direct.headers"
+    if [[ $status -eq 0 ]]; then
+        "$mosaic" gateway keys create bench-proxy --json >"$dir/key.json" || status=1
+        python3 -c 'import json, sys; print("x-api-key: " + json.load(open(sys.argv[1]))["key"]); print("anthropic-version: 2023-06-01")' \
+            "$dir/key.json" >"$dir/gateway.headers" || status=1
+        rm -f "$dir/key.json"
+    fi
+    chmod 600 "$dir"/*.headers
+    local direct="http://127.0.0.1:$standin_port/v1/messages" gateway="http://127.0.0.1:$port/v1/messages"
+    local prompt='"max_tokens":256,"messages":[{"role":"user","content":"Hello, world"}]'
+    local body="{\"model\":\"claude-sonnet-4-5\",$prompt}"
+    local stream_body="{\"model\":\"claude-sonnet-4-5\",\"stream\":true,$prompt}"
+    # 40 deltas 250 ms apart: each held stream lasts ~11 s.
+    local held_body="{\"model\":\"claude-sonnet-4-5\",\"stream\":true,\"standin_events\":40,\"standin_gap_ms\":250,$prompt}"
+    if [[ $status -eq 0 ]]; then
+        local side
+        for side in direct gateway; do
+            local url="$direct"
+            [[ $side == gateway ]] && url="$gateway"
+            heading "Proxy: open loop, 1,000 req/s for 10 s ($side)"
+            "$standin" rate --url "$url" --header-file "$dir/$side.headers" --body "$body" \
+                --rate 1000 --seconds 10 --warmup 2 >"$results_dir/proxy-rate-$side.json" || status=1
+            cat "$results_dir/proxy-rate-$side.json" >&2
+        done
+        for side in direct gateway; do
+            local url="$direct"
+            [[ $side == gateway ]] && url="$gateway"
+            heading "Proxy: wrk, 50 connections, 10 s ($side)"
+            wrk_post_script "$dir/$side.lua" "$body" "$dir/$side.headers"
+            wrk -t1 -c50 -d10s --latency -s "$dir/$side.lua" "$url" >"$results_dir/proxy-wrk-$side.txt" || status=1
+            cat "$results_dir/proxy-wrk-$side.txt" >&2
+        done
+        for side in direct gateway; do
+            local url="$direct"
+            [[ $side == gateway ]] && url="$gateway"
+            heading "Proxy: time to first streamed byte, 500 streams ($side)"
+            "$standin" ttfb --url "$url" --header-file "$dir/$side.headers" --body "$stream_body" \
+                --count 500 --warmup 50 >"$results_dir/proxy-ttfb-$side.json" || status=1
+            cat "$results_dir/proxy-ttfb-$side.json" >&2
+        done
+        heading "Proxy: 2,000 concurrent open streams through the gateway (daemon pid $pid)"
+        "$standin" streams --url "$gateway" --header-file "$dir/gateway.headers" --body "$held_body" \
+            --count 2000 --pid "$pid" --timeout 180 >"$results_dir/proxy-streams.json" || status=1
+        cat "$results_dir/proxy-streams.json" >&2
+    fi
+    "$mosaic" gateway uninstall --purge >&2 || status=1
+    litellm_bench "$dir" "$standin_port" "$real_key" "$body" || status=1
+    kill -- "-$standin_pid" 2>/dev/null
+    wait "$standin_pid" 2>/dev/null
+    [[ $status -eq 0 ]] || return 1
+    PYTHONPATH="$work" python3 - "$results_dir" <<'PYTHON'
+import json, os, sys
+from bench_report import print_targets, wrk_result
+results = sys.argv[1]
+
+def load(name):
+    path = f"{results}/{name}"
+    return json.load(open(path)) if os.path.exists(path) else None
+
+rate_direct, rate_gateway = load("proxy-rate-direct.json"), load("proxy-rate-gateway.json")
+ttfb_direct, ttfb_gateway = load("proxy-ttfb-direct.json"), load("proxy-ttfb-gateway.json")
+streams = load("proxy-streams.json")
+wrk_direct = wrk_result(f"{results}/proxy-wrk-direct.txt")
+wrk_gateway = wrk_result(f"{results}/proxy-wrk-gateway.txt")
+
+added_p50 = rate_gateway["p50_ms"] - rate_direct["p50_ms"]
+added_p99 = rate_gateway["p99_ms"] - rate_direct["p99_ms"]
+added_ttfb = ttfb_gateway["p50_ms"] - ttfb_direct["p50_ms"]
+extra_rss_mb = (streams["rss_peak_kib"] - streams["rss_before_kib"]) / 1024
+print()
+print("### Gateway proxy, side by side (ms)")
+print()
+print("| measure | stand-in directly | through the gateway | added |")
+print("|:---|---:|---:|---:|")
+for name, a, b in [
+    ("1,000 req/s open loop, p50", rate_direct["p50_ms"], rate_gateway["p50_ms"]),
+    ("1,000 req/s open loop, p90", rate_direct["p90_ms"], rate_gateway["p90_ms"]),
+    ("1,000 req/s open loop, p99", rate_direct["p99_ms"], rate_gateway["p99_ms"]),
+    ("time to first streamed byte, p50", ttfb_direct["p50_ms"], ttfb_gateway["p50_ms"]),
+    ("time to first streamed byte, p99", ttfb_direct["p99_ms"], ttfb_gateway["p99_ms"]),
+    ("wrk 50 connections, p99", wrk_direct[1], wrk_gateway[1]),
+]:
+    print(f"| {name} | {a:.3f} | {b:.3f} | {b - a:+.3f} |")
+print(f"| wrk 50 connections, req/s | {wrk_direct[0]:,.0f} | {wrk_gateway[0]:,.0f} | |")
+
+rows = [
+    ("added latency p50 (1,000 req/s)", f"{added_p50:.3f} ms", "<= 0.3 ms",
+     added_p50 <= 0.3 and rate_gateway["errors"] == 0 and rate_direct["errors"] == 0),
+    ("added latency p99 (1,000 req/s)", f"{added_p99:.3f} ms", "<= 1 ms", added_p99 <= 1.0),
+    ("proxied req/s (wrk, 50 connections)", f"{wrk_gateway[0]:,.0f}", ">= 20,000",
+     wrk_gateway[0] >= 20000 and wrk_gateway[2] == 0),
+    ("added time to first streamed byte, p50", f"{added_ttfb:.3f} ms", "<= 1 ms", added_ttfb <= 1.0),
+    ("concurrent open streams (all completed)",
+     f"{streams['peak_open']:,} open at once, {streams['completed']:,} of {streams['streams']:,} completed",
+     "2,000", streams["peak_open"] >= 2000 and streams["completed"] == streams["streams"]),
+    ("extra daemon RSS with 2,000 streams",
+     f"{extra_rss_mb:.1f} MB ({streams['rss_before_kib'] / 1024:.1f} -> {streams['rss_peak_kib'] / 1024:.1f})",
+     "<= 100 MB", extra_rss_mb <= 100),
+]
+status = print_targets("Gateway proxy targets", "proxy", rows)
+
+print()
+print("### LiteLLM proxy, same stand-in, same run")
+print()
+litellm_note = f"{results}/proxy-litellm-note.txt"
+litellm_rate, litellm_direct = load("proxy-rate-litellm.json"), load("proxy-rate-direct-20.json")
+if os.path.exists(litellm_note):
+    print("LiteLLM not measured: " + open(litellm_note).read().strip())
+elif litellm_rate and litellm_direct and os.path.exists(f"{results}/proxy-wrk-litellm.txt"):
+    wrk_litellm = wrk_result(f"{results}/proxy-wrk-litellm.txt")
+    litellm_added = litellm_rate["p50_ms"] - litellm_direct["p50_ms"]
+    version = open(f"{results}/proxy-litellm-version.txt").read().strip()
+    print(f"LiteLLM {version}, one worker; open loop at 20 req/s (p50 {litellm_rate['p50_ms']:.2f} ms, "
+          f"p99 {litellm_rate['p99_ms']:.2f} ms, {litellm_rate['errors']} errors; stand-in directly at "
+          f"20 req/s: p50 {litellm_direct['p50_ms']:.3f} ms).")
+    print()
+    print("| measure | Mosaic gateway | LiteLLM | ratio |")
+    print("|:---|---:|---:|---:|")
+    print(f"| added latency p50 | {added_p50:.3f} ms (at 1,000 req/s) | {litellm_added:.2f} ms (at 20 req/s) | "
+          f"LiteLLM adds {litellm_added / max(added_p50, 0.001):,.0f}x more |")
+    print(f"| req/s (wrk) | {wrk_gateway[0]:,.0f} (50 connections) | {wrk_litellm[0]:,.1f} (10 connections, "
+          f"{wrk_litellm[2]} non-2xx) | gateway serves {wrk_gateway[0] / max(wrk_litellm[0], 0.001):,.0f}x more |")
+else:
+    print("LiteLLM not measured: its runs left no results (see the log above).")
+sys.exit(status)
+PYTHON
+}
+
+# LiteLLM's proxy in a throwaway virtualenv, its /v1/messages routed to the stand-in
+# on port $2 (with the key $3); measured at 20 req/s (body $4) and with wrk. A
+# failed or slow install leaves a note for the report instead of numbers.
+litellm_bench() {
+    local dir="$1" standin_port="$2" real_key="$3" body="$4"
+    local note="$results_dir/proxy-litellm-note.txt"
+    rm -f "$note"
+    if [[ "${MOSAIC_BENCH_SKIP_LITELLM:-}" == 1 ]]; then
+        echo "skipped (MOSAIC_BENCH_SKIP_LITELLM=1)" >"$note"
+        return 0
+    fi
+    heading "LiteLLM: pip install 'litellm[proxy]' into a throwaway virtualenv"
+    local venv="$dir/litellm-venv" started=$SECONDS
+    if ! timeout "$litellm_timeout" python3 -m venv "$venv" >"$dir/litellm-install.log" 2>&1 ||
+        ! timeout "$litellm_timeout" "$venv/bin/pip" install --disable-pip-version-check -q \
+            'litellm[proxy]' >>"$dir/litellm-install.log" 2>&1; then
+        tail -5 "$dir/litellm-install.log" >&2
+        echo "the PyPI install of litellm[proxy] failed or took over ${litellm_timeout} s ($((SECONDS - started)) s): $(tail -1 "$dir/litellm-install.log")" >"$note"
+        return 0
+    fi
+    "$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))' \
+        >"$results_dir/proxy-litellm-version.txt"
+    echo "installed LiteLLM $(cat "$results_dir/proxy-litellm-version.txt") in $((SECONDS - started)) s" >&2
+    local master_key="sk-litellm-bench-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+    cat >"$dir/litellm.yaml" <<YAML
+model_list:
+  - model_name: claude-sonnet-4-5
+    litellm_params:
+      model: anthropic/claude-sonnet-4-5
+      api_base: http://127.0.0.1:$standin_port
+      api_key: os.environ/BENCH_STANDIN_KEY
+general_settings:
+  master_key: os.environ/BENCH_LITELLM_MASTER_KEY
+YAML
+    local port
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    # Local price map (no download at start-up); no telemetry.
+    BENCH_STANDIN_KEY="$real_key" BENCH_LITELLM_MASTER_KEY="$master_key" \
+        LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_TELEMETRY=False \
+        setsid "$venv/bin/litellm" --config "$dir/litellm.yaml" --host 127.0.0.1 --port "$port" \
+        --num_workers 1 >"$dir/litellm.log" 2>&1 &
+    local litellm_pid=$!
+    local status=0
+    if ! wait_for_http "http://127.0.0.1:$port/health/liveliness" 180; then
+        tail -20 "$dir/litellm.log" >&2
+        echo "LiteLLM $(cat "$results_dir/proxy-litellm-version.txt") did not start within 180 s" >"$note"
+    else
+        printf 'authorization: Bearer %s\nanthropic-version: 2023-06-01\n' "$master_key" >"$dir/litellm.headers"
+        chmod 600 "$dir/litellm.headers"
+        local url="http://127.0.0.1:$port/v1/messages"
+        heading "LiteLLM: open loop, 20 req/s for 10 s (LiteLLM, then the stand-in directly)"
+        "$standin" rate --url "$url" --header-file "$dir/litellm.headers" --body "$body" \
+            --rate 20 --seconds 10 --warmup 2 >"$results_dir/proxy-rate-litellm.json" || status=1
+        cat "$results_dir/proxy-rate-litellm.json" >&2
+        "$standin" rate --url "http://127.0.0.1:$standin_port/v1/messages" --header-file "$dir/direct.headers" \
+            --body "$body" --rate 20 --seconds 10 --warmup 2 >"$results_dir/proxy-rate-direct-20.json" || status=1
+        heading "LiteLLM: wrk, 10 connections, 10 s"
+        wrk_post_script "$dir/litellm.lua" "$body" "$dir/litellm.headers"
+        wrk -t1 -c10 -d10s --latency -s "$dir/litellm.lua" "$url" >"$results_dir/proxy-wrk-litellm.txt" || status=1
+        cat "$results_dir/proxy-wrk-litellm.txt" >&2
+    fi
+    kill -- "-$litellm_pid" 2>/dev/null
+    wait "$litellm_pid" 2>/dev/null
+    return "$status"
+}
+
 set +e
-gateway_bench
-gateway_status=$?
-team_bench
-team_status=$?
+gateway_status=0
+team_status=0
+proxy_status=0
+if wants gateway; then
+    gateway_bench
+    gateway_status=$?
+fi
+if wants team; then
+    team_bench
+    team_status=$?
+fi
+if wants proxy; then
+    proxy_bench
+    proxy_status=$?
+fi
 set -e
-[[ $gateway_status -eq 0 && $team_status -eq 0 ]] || report_status=1
+[[ $gateway_status -eq 0 && $team_status -eq 0 && $proxy_status -eq 0 ]] || report_status=1
 if [[ $report_status -ne 0 && $strict -eq 1 ]]; then
     exit 1
 fi

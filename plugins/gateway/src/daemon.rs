@@ -136,6 +136,65 @@ fn ignore_broken_pipes() {
     };
 }
 
+/// File descriptors the daemon wants: every connection it serves, and for each
+/// proxied request one upstream connection, plus room for the storage, the log and
+/// the listener.
+const WANTED_OPEN_FILES: libc::rlim_t =
+    2 * server::connections::MAX_CONNECTIONS as libc::rlim_t + 256;
+
+/// Raises the soft limit on open files to the hard limit. Many systems start
+/// services with a soft limit of 1,024, which 2,000 proxied streams (two sockets
+/// each) would exhaust long before [`server::connections::MAX_CONNECTIONS`]; the
+/// hard limit is what an administrator allows, so the daemon takes all of it. When
+/// even that is too low, a warning says how to raise it.
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        tracing::warn!(
+            "cannot read the open-files limit: {}",
+            std::io::Error::last_os_error()
+        );
+        return;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit reads one rlimit struct we own; raising the soft limit
+        // up to the hard limit needs no privilege.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            tracing::debug!(
+                "open-files limit raised from {} to {}",
+                limit.rlim_cur,
+                raised.rlim_cur
+            );
+            limit = raised;
+        } else {
+            tracing::warn!(
+                "cannot raise the open-files limit from {} to {}: {}",
+                limit.rlim_cur,
+                limit.rlim_max,
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    let current = limit.rlim_cur;
+    if current < WANTED_OPEN_FILES {
+        tracing::warn!(
+            "the open-files limit is {current}, below the {WANTED_OPEN_FILES} the gateway \
+             needs for {} connections (each proxied one also opens an upstream socket); \
+             requests may fail with `too many open files`: raise the hard limit \
+             (LimitNOFILE= in a systemd unit, or `ulimit -Hn` before starting)",
+            server::connections::MAX_CONNECTIONS
+        );
+    }
+}
+
 /// Runs the daemon until a shutdown signal; returns the exit code.
 pub fn run(layout: &Layout, settings: &Settings, log: LogOptions) -> Result<i32> {
     ignore_broken_pipes();
@@ -143,6 +202,7 @@ pub fn run(layout: &Layout, settings: &Settings, log: LogOptions) -> Result<i32>
     let rotation = StderrRotation::for_stderr(&layout.log_file(), log.max_bytes);
     let dispatch = log_dispatch(log, rotation);
     let _main_thread_log = dispatcher::set_default(&dispatch);
+    raise_open_files_limit();
     let pid_file = PidFile::acquire(&layout.pid_file())?;
     let thread_dispatch = dispatch.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -301,6 +361,50 @@ async fn shutdown_signal() {
         (Err(error), _) | (_, Err(error)) => {
             tracing::error!("cannot listen for shutdown signals ({error}); stop with SIGKILL");
             std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_files_limit() -> libc::rlimit {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes one rlimit struct we own.
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+            0
+        );
+        limit
+    }
+
+    #[test]
+    fn the_open_files_soft_limit_is_raised_to_the_hard_limit() {
+        let before = open_files_limit();
+        // Lower the soft limit a little (never below what the other tests of this
+        // process may hold open), then let the daemon's start-up raise it again.
+        let lowered = libc::rlimit {
+            rlim_cur: before.rlim_max.saturating_sub(1).max(before.rlim_max / 2),
+            rlim_max: before.rlim_max,
+        };
+        // SAFETY: setrlimit reads one rlimit struct we own.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lowered) }, 0);
+        assert!(open_files_limit().rlim_cur < before.rlim_max || before.rlim_max == 0);
+        raise_open_files_limit();
+        assert_eq!(open_files_limit().rlim_cur, before.rlim_max);
+    }
+
+    #[test]
+    fn the_connection_cap_fits_two_thousand_proxied_streams() {
+        // Issue 11: 2,000 concurrent open streams, each one client connection.
+        const STREAMS: usize = 2_000;
+        const {
+            assert!(server::connections::MAX_CONNECTIONS >= STREAMS + STREAMS / 2);
+            assert!(WANTED_OPEN_FILES >= 2 * STREAMS as libc::rlim_t);
         }
     }
 }

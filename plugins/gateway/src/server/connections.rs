@@ -32,7 +32,16 @@ use tower::ServiceExt as _;
 /// this timer as soon as a connection is waiting for a request head).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more are answered 503 and closed.
-pub const MAX_CONNECTIONS: usize = 512;
+///
+/// Sized for the Anthropic proxy (issue 11): a fleet keeps one streamed
+/// `/v1/messages` open per running agent for as long as the model writes, and the
+/// gateway must carry 2,000 such streams at once with room to spare. An open
+/// connection costs a few KiB (a task, hyper's buffers, a socket), so 4,096 is
+/// about 20–40 MB at worst; slow or idle clients are still cut off by
+/// [`HEADER_READ_TIMEOUT`], so the cap bounds memory and file descriptors, not
+/// abuse alone. Each proxied stream also holds an upstream socket: the daemon
+/// raises its file-descriptor limit at start-up to fit (see `daemon.rs`).
+pub const MAX_CONNECTIONS: usize = 4096;
 /// The largest request head (request line and headers); larger ones get 431.
 pub const MAX_HEAD_BYTES: usize = 32 * 1024;
 /// How long in-flight requests may take to finish after a shutdown signal.
