@@ -749,6 +749,37 @@ proxy_bench() {
         "$standin" streams --url "$gateway" --header-file "$dir/gateway.headers" --body "$held_body" \
             --count 2000 --pid "$pid" --timeout 180 >"$results_dir/proxy-streams.json" || status=1
         cat "$results_dir/proxy-streams.json" >&2
+        # Usage is stored off the hot path (a writer flushing every ~200 ms): a
+        # kill -9 may lose what was not stored yet, which must stay under a second of
+        # traffic. The daemon is killed 2 s into a 4 s run at 1,000 req/s; the
+        # supervisor starts it again, and the requests answered are compared with the
+        # usage stored.
+        heading "Proxy: usage kept across a kill -9 of the daemon (1,000 req/s)"
+        # A key of its own, so the usage of this run alone is counted.
+        "$mosaic" gateway keys create bench-kill --json >"$dir/kill-key.json" || status=1
+        python3 -c 'import json, sys; print("x-api-key: " + json.load(open(sys.argv[1]))["key"]); print("anthropic-version: 2023-06-01")' \
+            "$dir/kill-key.json" >"$dir/kill.headers" || status=1
+        rm -f "$dir/kill-key.json"
+        chmod 600 "$dir/kill.headers"
+        "$standin" rate --url "$gateway" --header-file "$dir/kill.headers" --body "$body" \
+            --rate 1000 --seconds 4 --warmup 0 >"$results_dir/proxy-kill-rate.json" &
+        local load_pid=$!
+        sleep 2
+        kill -9 "$(cat "$XDG_CONFIG_HOME/mosaic/run/gateway/gateway.pid")" || status=1
+        # Requests in flight when the daemon dies, and those sent while it restarts,
+        # fail: they were never answered, so they are not counted as lost.
+        wait "$load_pid" || true
+        sleep 1
+        "$mosaic" gateway usage --by key --json | python3 -c '
+import json, sys
+rate_file, out_file = sys.argv[1], sys.argv[2]
+rate = json.load(open(rate_file))
+rows = [row for row in json.load(sys.stdin)["rows"] if row["group"] == "bench-kill"]
+recorded = rows[0]["requests"] if rows else 0
+answered = rate["requests"] - rate["errors"]
+json.dump({"answered": answered, "recorded": recorded, "failed": rate["errors"]}, open(out_file, "w"))
+' "$results_dir/proxy-kill-rate.json" "$results_dir/proxy-kill.json" || status=1
+        cat "$results_dir/proxy-kill.json" >&2
     fi
     "$mosaic" gateway uninstall --purge >&2 || status=1
     litellm_bench "$dir" "$standin_port" "$real_key" "$body" || status=1
@@ -767,6 +798,7 @@ def load(name):
 rate_direct, rate_gateway = load("proxy-rate-direct.json"), load("proxy-rate-gateway.json")
 ttfb_direct, ttfb_gateway = load("proxy-ttfb-direct.json"), load("proxy-ttfb-gateway.json")
 streams = load("proxy-streams.json")
+killed = load("proxy-kill.json")
 wrk_direct = wrk_result(f"{results}/proxy-wrk-direct.txt")
 wrk_gateway = wrk_result(f"{results}/proxy-wrk-gateway.txt")
 
@@ -804,6 +836,11 @@ rows = [
      f"{extra_rss_mb:.1f} MB ({streams['rss_before_kib'] / 1024:.1f} -> {streams['rss_peak_kib'] / 1024:.1f})",
      "<= 100 MB", extra_rss_mb <= 100),
 ]
+if killed:
+    lost = killed["answered"] - killed["recorded"]
+    rows.append(("usage lost to a kill -9 at 1,000 req/s",
+                 f"{lost:,} of {killed['answered']:,} answered requests ({lost} ms of traffic)",
+                 "<= 1 s of traffic (1,000)", 0 <= lost <= 1000))
 status = print_targets("Gateway proxy targets", "proxy", rows)
 
 print()
