@@ -18,12 +18,12 @@ mod gateway_support;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use anthropic_stand_in::StandIn;
-use fleet_support::{process_running, wait_until};
-use gateway_support::{free_port, GatewaySandbox, ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD};
+use fleet_support::{process_running, tmux, use_private_tmux, wait_until};
+use gateway_support::GatewaySandbox;
 use mosaic_tests::{tool_or_skip, Run, Sandbox};
 use serde_json::Value;
 
@@ -40,28 +40,14 @@ struct Setup {
 impl Setup {
     fn new(stand_in: &StandIn) -> Setup {
         let mut sandbox = Sandbox::with_plugins(&["fleet", "gateway"]);
-        let socket = sandbox.root().join("tmux.sock");
-        sandbox
-            .env("MOSAIC_TMUX_SOCKET", socket.to_str().unwrap())
-            .env("MOSAIC_HEARTBEAT_INTERVAL", "1")
-            .env("MOSAIC_SERVICE_MANAGER", "supervisor")
-            .env("MOSAIC_ASSUME_YES", "1");
-        let gateway = GatewaySandbox {
-            sandbox,
-            port: free_port(),
-        };
-        let port = gateway.port.to_string();
-        let output = gateway
-            .sandbox
-            .command(["gateway", "install", "--port", &port])
-            .env("MOSAIC_ADMIN_NAME", ADMIN_NAME)
-            .env("MOSAIC_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("MOSAIC_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("MOSAIC_ANTHROPIC_API_KEY", ANTHROPIC_KEY)
-            .env("MOSAIC_ANTHROPIC_BASE_URL", stand_in.base_url())
-            .output()
-            .expect("cannot run mosaic");
-        Run::from_output(output).expect_code(0);
+        use_private_tmux(&mut sandbox);
+        let gateway = GatewaySandbox::in_sandbox(sandbox);
+        gateway
+            .install_with(&[
+                ("MOSAIC_ANTHROPIC_API_KEY", ANTHROPIC_KEY),
+                ("MOSAIC_ANTHROPIC_BASE_URL", &stand_in.base_url()),
+            ])
+            .expect_code(0);
         wait_until("the gateway to answer /health", || gateway.healthy());
         Setup {
             gateway,
@@ -82,14 +68,7 @@ impl Setup {
     }
 
     fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-S")
-            .arg(self.socket())
-            .args(args)
-            .env_remove("TMUX")
-            .stdin(Stdio::null())
-            .output()
-            .expect("cannot run tmux")
+        tmux(&self.socket(), args)
     }
 
     /// Launches `agent` (Claude Code, as far as the fleet knows) running a script

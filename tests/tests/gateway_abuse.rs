@@ -26,10 +26,6 @@ fn installed() -> GatewaySandbox {
     gateway
 }
 
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
 /// `/health` answers 200 within a few seconds.
 #[track_caller]
 fn assert_healthy(port: u16) {
@@ -481,14 +477,6 @@ fn user_ids_are_never_reused_in_the_team_tier() {
     let postgres = Postgres::start();
     let valkey = Valkey::start();
     let gateway = GatewaySandbox::new();
-    let database_url = postgres.url();
-    let valkey_url = valkey.url();
-    gateway
-        .install_with(&[
-            ("MOSAIC_STORAGE_TIER", "team"),
-            ("MOSAIC_DATABASE_URL", &database_url),
-            ("MOSAIC_VALKEY_URL", &valkey_url),
-        ])
-        .expect_code(0);
+    gateway.install_team(&postgres, &valkey).expect_code(0);
     check_ids_are_never_reused(&gateway);
 }

@@ -133,38 +133,16 @@ fn run_claude(
     run
 }
 
-/// Creates a key with `mosaic gateway keys create NAME FLAGS --json`; returns it.
-#[track_caller]
-fn create_key(gateway: &GatewaySandbox, name: &str, flags: &[&str]) -> String {
-    let mut args = vec!["gateway", "keys", "create", name];
-    args.extend_from_slice(flags);
-    args.push("--json");
-    let run = gateway.run(&args);
-    run.expect_code(0);
-    let key = run.json()["key"].as_str().unwrap().to_string();
-    assert!(key.starts_with("mosaic_sk_"), "{key}");
-    key
-}
-
 /// The `--by agent` usage row of `agent` once it counts `requests` requests (the
 /// gateway stores usage every ~200 ms).
 #[track_caller]
 fn agent_usage_once(gateway: &GatewaySandbox, agent: &str, requests: u64) -> Value {
-    let mut last = Value::Null;
-    let stored = wait_for(Duration::from_secs(20), || {
-        let run = gateway.run(&["gateway", "usage", "--by", "agent", "--json"]);
-        if run.code != 0 {
-            return false;
-        }
-        last = run.json();
-        let row = agent_row(&last, agent);
-        row["requests"].as_u64() == Some(requests)
-    });
-    assert!(
-        stored,
-        "the usage of {agent} never reached {requests} requests: {last}"
+    let usage = gateway.usage_once(
+        "agent",
+        &format!("a usage of {requests} requests for {agent}"),
+        |usage| agent_row(usage, agent)["requests"].as_u64() == Some(requests),
     );
-    agent_row(&last, agent)
+    agent_row(&usage, agent)
 }
 
 fn agent_row(usage: &Value, agent: &str) -> Value {
@@ -194,19 +172,6 @@ fn work_dir() -> (tempfile::TempDir, PathBuf) {
     (work, proof)
 }
 
-/// Every request the stand-in got carried the real key and never a Mosaic key.
-#[track_caller]
-fn assert_standin_saw_only_the_real_key(standin: &AnthropicStandIn) {
-    let seen = standin.seen();
-    assert!(!seen.is_empty());
-    for request in seen {
-        assert_eq!(request.header("x-api-key"), Some(REAL_KEY), "{request:?}");
-        assert_eq!(request.header("authorization"), None, "{request:?}");
-        let everything = format!("{:?}{}", request.headers, request.body);
-        assert!(!everything.contains("mosaic_sk_"), "{request:?}");
-    }
-}
-
 #[test]
 fn claude_code_works_through_the_gateway_and_is_metered_and_limited() {
     let Some(claude) = tool_or_skip("gateway_claude", "claude") else {
@@ -216,14 +181,8 @@ fn claude_code_works_through_the_gateway_and_is_metered_and_limited() {
     standin.set_mode(Mode::Agent {
         command: "echo mosaic > proof.txt".into(),
     });
-    let gateway = GatewaySandbox::new();
-    gateway
-        .install_with(&[
-            ("MOSAIC_ANTHROPIC_API_KEY", REAL_KEY),
-            ("MOSAIC_ANTHROPIC_BASE_URL", &standin.url()),
-        ])
-        .expect_code(0);
-    let key = create_key(&gateway, "coder-key", &["--agent", AGENT]);
+    let gateway = GatewaySandbox::calling(REAL_KEY, &standin.url());
+    let key = gateway.create_key_text("coder-key", &["--agent", AGENT]);
 
     // The key as ANTHROPIC_API_KEY (x-api-key), then as ANTHROPIC_AUTH_TOKEN
     // (Authorization: Bearer): the tool call runs both times.
@@ -278,8 +237,7 @@ fn claude_code_works_through_the_gateway_and_is_metered_and_limited() {
 
     // An exhausted budget is refused with the gateway's message. One direct request
     // uses the whole budget of 1 token.
-    let budgeted = create_key(
-        &gateway,
+    let budgeted = gateway.create_key_text(
         "budgeted-key",
         &["--agent", "budgeted", "--budget-tokens", "1/day"],
     );
@@ -316,7 +274,7 @@ fn claude_code_works_through_the_gateway_and_is_metered_and_limited() {
     assert!(!proof.exists());
     assert_eq!(standin.seen().len(), requests_before);
 
-    assert_standin_saw_only_the_real_key(&standin);
+    standin.assert_saw_only_key(REAL_KEY);
     let log = std::fs::read_to_string(gateway.log_file()).unwrap_or_default();
     assert!(
         !log.contains(REAL_KEY) && !log.contains(&key),

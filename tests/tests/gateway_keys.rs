@@ -52,10 +52,6 @@ fn keys_json(gateway: &GatewaySandbox) -> Vec<Value> {
     run.json()["keys"].as_array().unwrap().clone()
 }
 
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
 /// Runs SQL on the local tier's database with the sqlite3 tool.
 fn sqlite(gateway: &GatewaySandbox, sqlite3: &PathBuf, sql: &str) -> String {
     let output = Command::new(sqlite3)
@@ -584,15 +580,8 @@ fn usage_without_records_says_so() {
 fn the_team_tier_keeps_keys_and_usage_in_postgres() {
     let postgres = Postgres::start();
     let valkey = Valkey::start();
-    let (database_url, valkey_url) = (postgres.url(), valkey.url());
     let gateway = GatewaySandbox::new();
-    gateway
-        .install_with(&[
-            ("MOSAIC_STORAGE_TIER", "team"),
-            ("MOSAIC_DATABASE_URL", &database_url),
-            ("MOSAIC_VALKEY_URL", &valkey_url),
-        ])
-        .expect_code(0);
+    gateway.install_team(&postgres, &valkey).expect_code(0);
     let port = gateway.port;
     let admin = bearer(&token(port, ADMIN_EMAIL, ADMIN_PASSWORD));
     let created_user = post_json(

@@ -9,8 +9,6 @@
 mod anthropic_standin;
 mod gateway_support;
 
-use std::time::Duration;
-
 use anthropic_standin::AnthropicStandIn;
 use gateway_support::services::{Postgres, Valkey, DATABASE_PASSWORD, VALKEY_PASSWORD};
 use gateway_support::*;
@@ -19,10 +17,6 @@ use serde_json::{json, Value};
 
 /// The "real" Anthropic key the gateway holds in these tests.
 const REAL_KEY: &str = "sk-ant-api03-standin-REAL-KEY-for-migrate";
-
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
 
 fn create_user(port: u16, admin: &str, name: &str, email: &str, password: &str) {
     let created = post_json(
@@ -34,50 +28,14 @@ fn create_user(port: u16, admin: &str, name: &str, email: &str, password: &str) 
     assert_eq!(created.status, 201, "{}", created.body);
 }
 
-/// Creates a key with `mosaic gateway keys create NAME --json`; returns the key and
-/// its id.
+/// Creates a key for agent NAME; returns the key and its id.
 #[track_caller]
 fn create_key(gateway: &GatewaySandbox, name: &str) -> (String, i64) {
-    let run = gateway.run(&["gateway", "keys", "create", name, "--agent", name, "--json"]);
-    run.expect_code(0);
-    let created = run.json();
+    let created = gateway.create_key(name, &["--agent", name]);
     (
         created["key"].as_str().unwrap().to_string(),
         created["id"].as_i64().unwrap(),
     )
-}
-
-/// `POST /v1/messages` with `x-api-key: key`; the status.
-fn proxied_status(port: u16, key: &str) -> u16 {
-    let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 100,
-        "messages": [{"role": "user", "content": "Hello"}]})
-    .to_string();
-    http(
-        port,
-        "POST",
-        "/v1/messages",
-        &[("x-api-key", key), ("anthropic-version", "2023-06-01")],
-        Some(&body),
-    )
-    .status
-}
-
-/// `gateway usage --by key --json` once its total reaches `requests` (the daemon
-/// stores usage a moment after the answer).
-#[track_caller]
-fn usage_with(gateway: &GatewaySandbox, requests: u64) -> Value {
-    let mut last = Value::Null;
-    let reached = wait_for(Duration::from_secs(20), || {
-        let run = gateway.run(&["gateway", "usage", "--by", "key", "--json"]);
-        last = if run.code == 0 {
-            run.json()
-        } else {
-            Value::Null
-        };
-        last["total"]["requests"].as_u64() == Some(requests)
-    });
-    assert!(reached, "usage never reached {requests} requests: {last}");
-    last
 }
 
 /// The keys `gateway keys list --json` shows.
@@ -98,13 +56,7 @@ fn a_local_gateway_moves_to_the_team_tier_and_back() {
     let postgres = Postgres::start();
     let valkey = Valkey::start();
     let standin = AnthropicStandIn::start();
-    let gateway = GatewaySandbox::new();
-    gateway
-        .install_with(&[
-            ("MOSAIC_ANTHROPIC_API_KEY", REAL_KEY),
-            ("MOSAIC_ANTHROPIC_BASE_URL", &standin.url()),
-        ])
-        .expect_code(0);
+    let gateway = GatewaySandbox::calling(REAL_KEY, &standin.url());
     let port = gateway.port;
     let admin = token(port, ADMIN_EMAIL, ADMIN_PASSWORD);
     create_user(port, &admin, "Bob", "bob@example.com", "bob-password");
@@ -115,10 +67,10 @@ fn a_local_gateway_moves_to_the_team_tier_and_back() {
         .run(&["gateway", "keys", "revoke", "revoked"])
         .expect_code(0);
     for _ in 0..3 {
-        assert_eq!(proxied_status(port, &alpha), 200);
+        assert_eq!(post_message(port, &alpha, false).status, 200);
     }
-    assert_eq!(proxied_status(port, &revoked), 401);
-    let usage_before = usage_with(&gateway, 3);
+    assert_eq!(post_message(port, &revoked, false).status, 401);
+    let usage_before = gateway.usage_with_total(3);
     let keys_before = keys_listed(&gateway);
     assert_eq!(keys_before.len(), 2);
     // The newest user (id 3) is deleted before the migration: no one may get that
@@ -215,14 +167,14 @@ fn a_local_gateway_moves_to_the_team_tier_and_back() {
     // and the usage totals are the same on both sides.
     assert_eq!(keys_listed(&gateway), keys_before);
     assert_eq!(
-        usage_with(&gateway, 3)["total"],
+        gateway.usage_with_total(3)["total"],
         usage_before["total"],
         "usage totals differ after the move"
     );
-    assert_eq!(usage_with(&gateway, 3)["rows"], usage_before["rows"]);
-    assert_eq!(proxied_status(port, &alpha), 200);
-    assert_eq!(proxied_status(port, &revoked), 401);
-    let usage_on_team = usage_with(&gateway, 4);
+    assert_eq!(gateway.usage_with_total(3)["rows"], usage_before["rows"]);
+    assert_eq!(post_message(port, &alpha, false).status, 200);
+    assert_eq!(post_message(port, &revoked, false).status, 401);
+    let usage_on_team = gateway.usage_with_total(4);
     assert_eq!(
         postgres.superuser_sql("SELECT count(*) FROM mosaic_gateway.usage"),
         "4"
@@ -285,9 +237,9 @@ fn a_local_gateway_moves_to_the_team_tier_and_back() {
     let keys_back = keys_listed(&gateway);
     assert_eq!(keys_back.len(), 3);
     assert_eq!(keys_back[..2], keys_before[..]);
-    assert_eq!(usage_with(&gateway, 4)["total"], usage_on_team["total"]);
-    assert_eq!(proxied_status(port, &alpha), 200);
-    assert_eq!(proxied_status(port, &revoked), 401);
+    assert_eq!(gateway.usage_with_total(4)["total"], usage_on_team["total"]);
+    assert_eq!(post_message(port, &alpha, false).status, 200);
+    assert_eq!(post_message(port, &revoked, false).status, 401);
     let (_, gamma_id) = create_key(&gateway, "gamma");
     assert_eq!(gamma_id, beta_id + 1);
     // Erin's id 5 stays used in the new SQLite database.

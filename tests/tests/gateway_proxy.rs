@@ -16,69 +16,10 @@ use std::time::{Duration, Instant};
 
 use anthropic_standin::{AnthropicStandIn, Mode, STREAM_DELTAS, STREAM_OUTPUT_TOKENS, USAGE};
 use gateway_support::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The "real" Anthropic key the gateway holds in these tests.
 const REAL_KEY: &str = "sk-ant-api03-standin-REAL-KEY-never-shown";
-
-/// A gateway installed with the real key, calling `standin`.
-fn gateway_calling(standin: &AnthropicStandIn) -> GatewaySandbox {
-    let gateway = GatewaySandbox::new();
-    gateway
-        .install_with(&[
-            ("MOSAIC_ANTHROPIC_API_KEY", REAL_KEY),
-            ("MOSAIC_ANTHROPIC_BASE_URL", &standin.url()),
-        ])
-        .expect_code(0);
-    gateway
-}
-
-/// Creates a key with `mosaic gateway keys create NAME FLAGS --json`; returns it.
-#[track_caller]
-fn create_key(gateway: &GatewaySandbox, name: &str, flags: &[&str]) -> String {
-    let mut args = vec!["gateway", "keys", "create", name];
-    args.extend_from_slice(flags);
-    args.push("--json");
-    let run = gateway.run(&args);
-    run.expect_code(0);
-    let key = run.json()["key"].as_str().unwrap().to_string();
-    assert!(key.starts_with("mosaic_sk_"), "{key}");
-    key
-}
-
-fn message_body(stream: bool) -> String {
-    json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "stream": stream,
-        "messages": [{"role": "user", "content": "Hello"}]})
-    .to_string()
-}
-
-/// `POST /v1/messages` with `x-api-key: key`.
-fn post_message(port: u16, key: &str, stream: bool) -> Response {
-    http(
-        port,
-        "POST",
-        "/v1/messages",
-        &[("x-api-key", key), ("anthropic-version", "2023-06-01")],
-        Some(&message_body(stream)),
-    )
-}
-
-/// The usage rows by key, once `rows` has `requests` requests in total (the writer
-/// stores every ~200 ms).
-#[track_caller]
-fn usage_once(gateway: &GatewaySandbox, requests: u64) -> Value {
-    let mut last = Value::Null;
-    let stored = wait_for(Duration::from_secs(20), || {
-        let run = gateway.run(&["gateway", "usage", "--by", "key", "--json"]);
-        if run.code != 0 {
-            return false;
-        }
-        last = run.json();
-        last["total"]["requests"].as_u64() == Some(requests)
-    });
-    assert!(stored, "usage never reached {requests} requests: {last}");
-    last
-}
 
 fn assert_anthropic_error(response: &Response, status: u16, kind: &str, words: &str) {
     assert_eq!(response.status, status, "{}", response.body);
@@ -88,18 +29,6 @@ fn assert_anthropic_error(response: &Response, status: u16, kind: &str, words: &
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains(words), "`{words}` not in: {message}");
     assert!(!message.contains(REAL_KEY));
-}
-
-/// What the stand-in saw carried the real key and never a Mosaic key.
-fn assert_standin_saw_only_the_real_key(standin: &AnthropicStandIn) {
-    let seen = standin.seen();
-    assert!(!seen.is_empty());
-    for request in seen {
-        assert_eq!(request.header("x-api-key"), Some(REAL_KEY), "{request:?}");
-        assert_eq!(request.header("authorization"), None, "{request:?}");
-        let everything = format!("{:?}{}", request.headers, request.body);
-        assert!(!everything.contains("mosaic_sk_"), "{request:?}");
-    }
 }
 
 fn assert_log_holds_no_key(gateway: &GatewaySandbox, mosaic_key: &str) {
@@ -122,8 +51,8 @@ fn assert_log_holds_no_key(gateway: &GatewaySandbox, mosaic_key: &str) {
 #[test]
 fn whole_answers_are_relayed_with_the_real_key_and_metered() {
     let standin = AnthropicStandIn::start();
-    let gateway = gateway_calling(&standin);
-    let key = create_key(&gateway, "agent-a", &["--agent", "a"]);
+    let gateway = GatewaySandbox::calling(REAL_KEY, &standin.url());
+    let key = gateway.create_key_text("agent-a", &["--agent", "a"]);
 
     let answer = post_message(gateway.port, &key, false);
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -173,10 +102,10 @@ fn whole_answers_are_relayed_with_the_real_key_and_metered() {
         (seen[3].method.as_str(), seen[3].path.as_str()),
         ("GET", "/v1/models")
     );
-    assert_standin_saw_only_the_real_key(&standin);
+    standin.assert_saw_only_key(REAL_KEY);
 
     // Two messages metered (count_tokens and models are free).
-    let usage = usage_once(&gateway, 2);
+    let usage = gateway.usage_with_total(2);
     let row = &usage["rows"][0];
     let (input, output, cache_read, cache_write) = USAGE;
     assert_eq!(row["group"], "agent-a");
@@ -238,8 +167,8 @@ fn streams_are_relayed_event_by_event_and_metered() {
     standin.set_mode(Mode::Normal {
         delay: Duration::from_millis(200),
     });
-    let gateway = gateway_calling(&standin);
-    let key = create_key(&gateway, "streamer", &[]);
+    let gateway = GatewaySandbox::calling(REAL_KEY, &standin.url());
+    let key = gateway.create_key_text("streamer", &[]);
     let (events, raw) = stream_events(gateway.port, &key);
     assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
     let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
@@ -257,21 +186,21 @@ fn streams_are_relayed_event_by_event_and_metered() {
             pair[0].0
         );
     }
-    let usage = usage_once(&gateway, 1);
+    let usage = gateway.usage_with_total(1);
     let (input, _, cache_read, cache_write) = USAGE;
     assert_eq!(usage["rows"][0]["input_tokens"], input);
     assert_eq!(usage["rows"][0]["output_tokens"], STREAM_OUTPUT_TOKENS);
     assert_eq!(usage["rows"][0]["cache_read_tokens"], cache_read);
     assert_eq!(usage["rows"][0]["cache_write_tokens"], cache_write);
-    assert_standin_saw_only_the_real_key(&standin);
+    standin.assert_saw_only_key(REAL_KEY);
     assert_log_holds_no_key(&gateway, &key);
 }
 
 #[test]
 fn upstream_errors_reach_the_client_in_anthropic_shape_and_are_counted() {
     let standin = AnthropicStandIn::start();
-    let gateway = gateway_calling(&standin);
-    let key = create_key(&gateway, "errors", &[]);
+    let gateway = GatewaySandbox::calling(REAL_KEY, &standin.url());
+    let key = gateway.create_key_text("errors", &[]);
 
     let overloaded =
         json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
@@ -314,11 +243,11 @@ fn upstream_errors_reach_the_client_in_anthropic_shape_and_are_counted() {
     assert!(raw.contains("\"type\":\"api_error\""), "{raw}");
     assert!(raw.contains("cut"), "{raw}");
 
-    let usage = usage_once(&gateway, 4);
+    let usage = gateway.usage_with_total(4);
     assert_eq!(usage["rows"][0]["errors"], 4, "{usage}");
     // The cut stream is charged what it used before the cut.
     assert_eq!(usage["rows"][0]["input_tokens"], USAGE.0, "{usage}");
-    assert_standin_saw_only_the_real_key(&standin);
+    standin.assert_saw_only_key(REAL_KEY);
 }
 
 #[test]
@@ -332,18 +261,18 @@ fn an_unreachable_api_is_a_502_naming_it() {
             ("MOSAIC_ANTHROPIC_BASE_URL", &closed),
         ])
         .expect_code(0);
-    let key = create_key(&gateway, "nowhere", &[]);
+    let key = gateway.create_key_text("nowhere", &[]);
     let answer = post_message(gateway.port, &key, false);
     assert_anthropic_error(&answer, 502, "api_error", &closed);
     drop(standin);
-    let usage = usage_once(&gateway, 1);
+    let usage = gateway.usage_with_total(1);
     assert_eq!(usage["rows"][0]["errors"], 1);
 }
 
 #[test]
 fn keys_are_refused_with_the_reason() {
     let standin = AnthropicStandIn::start();
-    let gateway = gateway_calling(&standin);
+    let gateway = GatewaySandbox::calling(REAL_KEY, &standin.url());
     let port = gateway.port;
 
     let none = http(
@@ -364,7 +293,7 @@ fn keys_are_refused_with_the_reason() {
     let unknown = post_message(port, &format!("mosaic_sk_{}", "x".repeat(40)), false);
     assert_anthropic_error(&unknown, 401, "authentication_error", "invalid API key");
 
-    let revoked = create_key(&gateway, "gone", &[]);
+    let revoked = gateway.create_key_text("gone", &[]);
     assert_eq!(post_message(port, &revoked, false).status, 200);
     gateway
         .run(&["gateway", "keys", "revoke", "gone"])
@@ -387,11 +316,11 @@ fn keys_are_refused_with_the_reason() {
     );
     assert_anthropic_error(&answer, 401, "authentication_error", "revoked");
 
-    let haiku_only = create_key(&gateway, "haiku-only", &["--models", "claude-haiku-4-5"]);
+    let haiku_only = gateway.create_key_text("haiku-only", &["--models", "claude-haiku-4-5"]);
     let answer = post_message(port, &haiku_only, false);
     assert_anthropic_error(&answer, 403, "permission_error", "claude-sonnet-4-5");
 
-    assert_standin_saw_only_the_real_key(&standin);
+    standin.assert_saw_only_key(REAL_KEY);
     assert_eq!(
         standin.seen().len(),
         1 + served_after_revoking,
@@ -402,24 +331,24 @@ fn keys_are_refused_with_the_reason() {
 #[test]
 fn budgets_and_rate_limits_refuse_before_the_api_is_called() {
     let standin = AnthropicStandIn::start();
-    let gateway = gateway_calling(&standin);
+    let gateway = GatewaySandbox::calling(REAL_KEY, &standin.url());
     let port = gateway.port;
 
     // One answer uses 40 tokens: the first request passes, the next finds the
     // budget used up (even before the writer stored the first).
-    let budget = create_key(&gateway, "budget", &["--budget-tokens", "30/day"]);
+    let budget = gateway.create_key_text("budget", &["--budget-tokens", "30/day"]);
     assert_eq!(post_message(port, &budget, false).status, 200);
     let refused = post_message(port, &budget, false);
     assert_anthropic_error(&refused, 429, "rate_limit_error", "token budget");
     assert!(refused.body.contains("resets at"), "{}", refused.body);
     assert!(refused.header("retry-after").is_some());
 
-    let dollars = create_key(&gateway, "dollars", &["--budget-usd", "0.0001/month"]);
+    let dollars = gateway.create_key_text("dollars", &["--budget-usd", "0.0001/month"]);
     assert_eq!(post_message(port, &dollars, false).status, 200);
     let refused = post_message(port, &dollars, false);
     assert_anthropic_error(&refused, 429, "rate_limit_error", "USD budget");
 
-    let rpm = create_key(&gateway, "rpm", &["--rpm", "2"]);
+    let rpm = gateway.create_key_text("rpm", &["--rpm", "2"]);
     assert_eq!(post_message(port, &rpm, false).status, 200);
     assert_eq!(post_message(port, &rpm, false).status, 200);
     let refused = post_message(port, &rpm, false);
@@ -427,7 +356,7 @@ fn budgets_and_rate_limits_refuse_before_the_api_is_called() {
     let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
 
-    let tpm = create_key(&gateway, "tpm", &["--tpm", "10"]);
+    let tpm = gateway.create_key_text("tpm", &["--tpm", "10"]);
     assert_eq!(post_message(port, &tpm, false).status, 200);
     let refused = post_message(port, &tpm, false);
     assert_anthropic_error(&refused, 429, "rate_limit_error", "tpm limit");
@@ -443,7 +372,7 @@ fn without_an_anthropic_key_the_proxy_says_how_to_set_one() {
     gateway
         .install_with(&[("MOSAIC_ANTHROPIC_BASE_URL", &standin.url())])
         .expect_code(0);
-    let key = create_key(&gateway, "early", &[]);
+    let key = gateway.create_key_text("early", &[]);
     let answer = post_message(gateway.port, &key, false);
     assert_anthropic_error(
         &answer,
@@ -457,8 +386,8 @@ fn without_an_anthropic_key_the_proxy_says_how_to_set_one() {
 #[test]
 fn a_graceful_stop_stores_every_usage_record() {
     let standin = AnthropicStandIn::start();
-    let gateway = gateway_calling(&standin);
-    let key = create_key(&gateway, "last-words", &[]);
+    let gateway = GatewaySandbox::calling(REAL_KEY, &standin.url());
+    let key = gateway.create_key_text("last-words", &[]);
     for _ in 0..5 {
         assert_eq!(post_message(gateway.port, &key, false).status, 200);
     }
@@ -501,8 +430,8 @@ fn stored_requests(gateway: &GatewaySandbox) -> u64 {
 #[test]
 fn usage_a_second_old_survives_kill_9() {
     let standin = AnthropicStandIn::start();
-    let gateway = gateway_calling(&standin);
-    let key = create_key(&gateway, "killed", &[]);
+    let gateway = GatewaySandbox::calling(REAL_KEY, &standin.url());
+    let key = gateway.create_key_text("killed", &[]);
     const REQUESTS: u64 = 20;
     for index in 0..REQUESTS {
         assert_eq!(
@@ -522,8 +451,8 @@ fn kill_9_under_load_loses_at_most_the_last_second() {
     use std::sync::{Arc, Mutex};
 
     let standin = AnthropicStandIn::start();
-    let gateway = gateway_calling(&standin);
-    let key = create_key(&gateway, "busy", &[]);
+    let gateway = GatewaySandbox::calling(REAL_KEY, &standin.url());
+    let key = gateway.create_key_text("busy", &[]);
     let stop = Arc::new(AtomicBool::new(false));
     // When each answered request's answer had arrived, and how many were sent.
     let answered = Arc::new(Mutex::new(Vec::<Instant>::new()));

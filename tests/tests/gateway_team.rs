@@ -37,10 +37,6 @@ fn install_team(gateway: &GatewaySandbox, environment: &[(String, String)]) -> R
     gateway.install_with(&pairs)
 }
 
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
 fn me(port: u16, token: &str) -> Response {
     http(
         port,

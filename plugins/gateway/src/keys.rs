@@ -388,6 +388,7 @@ pub fn describe_limits(limits: &KeyLimits) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::keys::test_key;
 
     #[test]
     fn budgets_parse_or_name_the_format() {
@@ -480,17 +481,11 @@ mod tests {
     #[test]
     fn a_key_is_active_revoked_or_expired() {
         let key = ApiKey {
-            id: 1,
-            name: "a".into(),
-            hint: "mosaic_sk_abcd".into(),
-            user_id: None,
-            agent: None,
             limits: KeyLimits {
                 expires_at: Some(100),
                 ..KeyLimits::default()
             },
-            created_at: 0,
-            revoked_at: None,
+            ..test_key(1, "a")
         };
         assert_eq!(KeyView::new(key.clone(), None, 99).state, "active");
         assert_eq!(KeyView::new(key.clone(), None, 100).state, "expired");

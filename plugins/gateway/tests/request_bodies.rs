@@ -97,6 +97,49 @@ impl Fixture {
         }
     }
 
+    /// `METHOD path` with the admin's session, checked by [`check_answer`]; a
+    /// failure names `what`.
+    async fn send_checked(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        what: &str,
+    ) -> Result<Answer, TestCaseError> {
+        let answer = send(
+            &self.router,
+            method,
+            path,
+            Some(&self.token),
+            content_type,
+            body,
+        )
+        .await;
+        check_answer(&answer, what)?;
+        Ok(answer)
+    }
+
+    /// `DELETE path` with a JSON `body` and the admin's session, checked.
+    async fn delete_checked(&self, path: &str, body: Vec<u8>) -> Result<Answer, TestCaseError> {
+        let what = format!("DELETE {path}");
+        self.send_checked(Method::DELETE, path, Some("application/json"), body, &what)
+            .await
+    }
+
+    /// `POST path` of `body` as JSON with the admin's session.
+    async fn post_json(&self, path: &str, body: &Value) -> Answer {
+        send(
+            &self.router,
+            Method::POST,
+            path,
+            Some(&self.token),
+            Some("application/json"),
+            body.to_string().into_bytes(),
+        )
+        .await
+    }
+
     async fn user_count(&self) -> usize {
         self.state.backend().users.list_users().await.unwrap().len()
     }
@@ -123,6 +166,14 @@ impl Fixture {
             .unwrap();
         token
     }
+}
+
+/// `METHOD path with BODY` (the body's first 300 bytes), for failure messages.
+fn described(method: &Method, path: &str, body: &[u8]) -> String {
+    format!(
+        "{method} {path} with {:?}",
+        String::from_utf8_lossy(&body[..body.len().min(300)])
+    )
 }
 
 /// A different client address for each request, so the per-client login limit
@@ -364,20 +415,10 @@ fn probe_route(
         .run(&(body(fields), content_type()), |(body, content_type)| {
             runtime.block_on(async {
                 let before = fixture.user_count().await;
-                let answer = send(
-                    &fixture.router,
-                    method.clone(),
-                    path,
-                    Some(&fixture.token),
-                    content_type,
-                    body.clone(),
-                )
-                .await;
-                let what = format!(
-                    "{method} {path} with {:?}",
-                    String::from_utf8_lossy(&body[..body.len().min(300)])
-                );
-                check_answer(&answer, &what)?;
+                let what = described(&method, path, &body);
+                let answer = fixture
+                    .send_checked(method.clone(), path, content_type, body, &what)
+                    .await?;
                 let after = fixture.user_count().await;
                 let expected = if answer.status == StatusCode::CREATED {
                     before + 1
@@ -490,16 +531,7 @@ fn user_deletion_ids_never_crash_or_delete_the_wrong_user() {
             runtime.block_on(async {
                 let before = fixture.user_count().await;
                 let path = format!("/api/users/{id}");
-                let answer = send(
-                    &fixture.router,
-                    Method::DELETE,
-                    &path,
-                    Some(&fixture.token),
-                    Some("application/json"),
-                    body,
-                )
-                .await;
-                check_answer(&answer, &format!("DELETE {path}"))?;
+                let answer = fixture.delete_checked(&path, body).await?;
                 let after = fixture.user_count().await;
                 // Only the admin exists, and the last admin is never deleted.
                 prop_assert_eq!(after, before, "DELETE {}: {}", path, answer.status);
@@ -516,17 +548,12 @@ fn well_formed_bodies_still_work() {
     let runtime = runtime();
     runtime.block_on(async {
         let fixture = Fixture::new(true).await;
-        let created = send(
-            &fixture.router,
-            Method::POST,
-            "/api/users",
-            Some(&fixture.token),
-            Some("application/json"),
-            json!({"name": "Bob", "email": "bob@example.com", "password": "a long password"})
-                .to_string()
-                .into_bytes(),
-        )
-        .await;
+        let created = fixture
+            .post_json(
+                "/api/users",
+                &json!({"name": "Bob", "email": "bob@example.com", "password": "a long password"}),
+            )
+            .await;
         assert_eq!(created.status, StatusCode::CREATED);
         let login = send(
             &fixture.router,
@@ -682,20 +709,10 @@ fn key_creation_bodies_never_crash_or_create_from_invalid_input() {
             |(body, content_type)| {
                 runtime.block_on(async {
                     let before = fixture.keys().await.len();
-                    let answer = send(
-                        &fixture.router,
-                        Method::POST,
-                        "/api/keys",
-                        Some(&fixture.token),
-                        content_type,
-                        body.clone(),
-                    )
-                    .await;
-                    let what = format!(
-                        "POST /api/keys with {:?}",
-                        String::from_utf8_lossy(&body[..body.len().min(300)])
-                    );
-                    check_answer(&answer, &what)?;
+                    let what = described(&Method::POST, "/api/keys", &body);
+                    let answer = fixture
+                        .send_checked(Method::POST, "/api/keys", content_type, body.clone(), &what)
+                        .await?;
                     let after = fixture.keys().await.len();
                     if answer.status != StatusCode::CREATED {
                         prop_assert_eq!(after, before, "{}: {}", what, answer.status);
@@ -733,14 +750,7 @@ fn key_revocation_names_never_crash_or_revoke_another_key() {
     let runtime = runtime();
     let fixture = runtime.block_on(Fixture::new(true));
     for name in ["alpha", "beta", "a.b_c-d"] {
-        let created = runtime.block_on(send(
-            &fixture.router,
-            Method::POST,
-            "/api/keys",
-            Some(&fixture.token),
-            Some("application/json"),
-            json!({ "name": name }).to_string().into_bytes(),
-        ));
+        let created = runtime.block_on(fixture.post_json("/api/keys", &json!({ "name": name })));
         assert_eq!(created.status, StatusCode::CREATED);
     }
     let name = prop_oneof![
@@ -767,16 +777,7 @@ fn key_revocation_names_never_crash_or_revoke_another_key() {
                 };
                 let before = active(&fixture.keys().await);
                 let path = format!("/api/keys/{name}");
-                let answer = send(
-                    &fixture.router,
-                    Method::DELETE,
-                    &path,
-                    Some(&fixture.token),
-                    Some("application/json"),
-                    body,
-                )
-                .await;
-                check_answer(&answer, &format!("DELETE {path}"))?;
+                let answer = fixture.delete_checked(&path, body).await?;
                 let after = active(&fixture.keys().await);
                 if answer.status == StatusCode::OK {
                     // Only the key named in the path (as decoded) is revoked.
@@ -847,16 +848,9 @@ fn usage_query_strings_never_crash_and_errors_keep_the_shape() {
         .run(&usage_query_string(), |query| {
             runtime.block_on(async {
                 let path = format!("/api/usage?{query}");
-                let answer = send(
-                    &fixture.router,
-                    Method::GET,
-                    &path,
-                    Some(&fixture.token),
-                    None,
-                    Vec::new(),
-                )
-                .await;
-                check_answer(&answer, &format!("GET {path}"))?;
+                let answer = fixture
+                    .send_checked(Method::GET, &path, None, Vec::new(), &format!("GET {path}"))
+                    .await?;
                 if answer.status == StatusCode::OK {
                     let value: Value = serde_json::from_slice(&answer.body).unwrap();
                     prop_assert!(value["rows"].is_array(), "{}", value);
@@ -915,15 +909,7 @@ async fn proxy_fixture(setup: ProxySetup) -> (Fixture, [String; 3]) {
         ("revoked", json!({"name": "revoked"})),
         ("expired", json!({"name": "expired", "expires": "1s"})),
     ] {
-        let created = send(
-            &fixture.router,
-            Method::POST,
-            "/api/keys",
-            Some(&fixture.token),
-            Some("application/json"),
-            spec.to_string().into_bytes(),
-        )
-        .await;
+        let created = fixture.post_json("/api/keys", &spec).await;
         assert_eq!(created.status, StatusCode::CREATED, "{name}");
         let value: Value = serde_json::from_slice(&created.body).unwrap();
         keys.push(value["key"].as_str().unwrap().to_string());

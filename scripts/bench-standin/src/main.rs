@@ -454,13 +454,26 @@ fn summary(mut samples: Vec<Duration>) -> Value {
     })
 }
 
+/// Sends the target's request; the answer's head (the body still to read).
+async fn send(client: &HttpClient, target: &Target) -> Result<Response<Incoming>, String> {
+    client
+        .request(target.request())
+        .await
+        .map_err(|error| format!("request failed: {error}"))
+}
+
+/// `HTTP STATUS: ` and the body's first 300 bytes: why a request failed.
+fn http_failure(status: StatusCode, body: &[u8]) -> String {
+    format!(
+        "HTTP {status}: {}",
+        String::from_utf8_lossy(&body[..body.len().min(300)])
+    )
+}
+
 /// One whole request: its latency, or why it failed.
 async fn one_request(client: &HttpClient, target: &Target) -> Result<Duration, String> {
     let started = Instant::now();
-    let response = client
-        .request(target.request())
-        .await
-        .map_err(|error| format!("request failed: {error}"))?;
+    let response = send(client, target).await?;
     let status = response.status();
     let body = response
         .into_body()
@@ -469,10 +482,7 @@ async fn one_request(client: &HttpClient, target: &Target) -> Result<Duration, S
         .map_err(|error| format!("body cut: {error}"))?
         .to_bytes();
     if !status.is_success() {
-        return Err(format!(
-            "HTTP {status}: {}",
-            String::from_utf8_lossy(&body[..body.len().min(300)])
-        ));
+        return Err(http_failure(status, &body));
     }
     Ok(started.elapsed())
 }
@@ -551,10 +561,7 @@ async fn one_stream(
     opened: impl FnOnce(),
 ) -> Result<Duration, String> {
     let started = Instant::now();
-    let response = client
-        .request(target.request())
-        .await
-        .map_err(|error| format!("request failed: {error}"))?;
+    let response = send(client, target).await?;
     let status = response.status();
     let mut body = response.into_body();
     let mut seen = Vec::new();
@@ -579,10 +586,10 @@ async fn one_stream(
             }
         }
     }
-    let tail = String::from_utf8_lossy(&seen);
     if !status.is_success() {
-        return Err(format!("HTTP {status}: {}", &tail[..tail.len().min(300)]));
+        return Err(http_failure(status, &seen));
     }
+    let tail = String::from_utf8_lossy(&seen);
     if !tail.contains("event: message_stop") {
         return Err("the stream ended without message_stop".into());
     }

@@ -15,6 +15,27 @@ use serde_json::Value;
 /// The longest any test waits for one thing to happen.
 pub const WAIT: Duration = Duration::from_secs(40);
 
+/// Gives `sandbox` a private tmux server (a socket in the sandbox) and a heartbeat
+/// interval of 1 s.
+pub fn use_private_tmux(sandbox: &mut Sandbox) {
+    let socket = sandbox.root().join("tmux.sock");
+    sandbox
+        .env("MOSAIC_TMUX_SOCKET", socket.to_str().unwrap())
+        .env("MOSAIC_HEARTBEAT_INTERVAL", "1");
+}
+
+/// Runs tmux against the server of `socket`.
+pub fn tmux(socket: &Path, args: &[&str]) -> Output {
+    Command::new("tmux")
+        .arg("-S")
+        .arg(socket)
+        .args(args)
+        .env_remove("TMUX")
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run tmux (is it installed?)")
+}
+
 /// A sandbox for fleet tests.
 pub struct FleetSandbox {
     /// The underlying sandbox (HOME, run dir, private prefix with the fleet plugin).
@@ -31,10 +52,7 @@ impl FleetSandbox {
     /// `sandbox` (which must have the fleet plugin) with heartbeat interval 1 s and
     /// a private tmux server.
     pub fn with_sandbox(mut sandbox: Sandbox) -> FleetSandbox {
-        let socket = sandbox.root().join("tmux.sock");
-        sandbox
-            .env("MOSAIC_TMUX_SOCKET", socket.to_str().unwrap())
-            .env("MOSAIC_HEARTBEAT_INTERVAL", "1");
+        use_private_tmux(&mut sandbox);
         FleetSandbox { sandbox }
     }
 
@@ -55,14 +73,7 @@ impl FleetSandbox {
 
     /// Runs tmux against the private server.
     pub fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-S")
-            .arg(self.socket())
-            .args(args)
-            .env_remove("TMUX")
-            .stdin(Stdio::null())
-            .output()
-            .expect("cannot run tmux (is it installed?)")
+        tmux(&self.socket(), args)
     }
 
     /// Whether the private server has the session.

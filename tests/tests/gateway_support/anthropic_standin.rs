@@ -158,6 +158,20 @@ impl AnthropicStandIn {
         self.seen.lock().unwrap().clone()
     }
 
+    /// Asserts that it got requests and every one carried `real_key` (as
+    /// `x-api-key`, no `Authorization`) and no Mosaic key anywhere.
+    #[track_caller]
+    pub fn assert_saw_only_key(&self, real_key: &str) {
+        let seen = self.seen();
+        assert!(!seen.is_empty());
+        for request in seen {
+            assert_eq!(request.header("x-api-key"), Some(real_key), "{request:?}");
+            assert_eq!(request.header("authorization"), None, "{request:?}");
+            let everything = format!("{:?}{}", request.headers, request.body);
+            assert!(!everything.contains("mosaic_sk_"), "{request:?}");
+        }
+    }
+
     /// The token counts of every message answered with 200 so far (complete
     /// answers only; `count_tokens` and models are not messages).
     pub fn answered(&self) -> Tally {

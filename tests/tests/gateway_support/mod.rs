@@ -129,6 +129,29 @@ pub fn send(
     })
 }
 
+/// `Bearer TOKEN`, for the `Authorization` header.
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// The body of a small `POST /v1/messages` (`claude-sonnet-4-5`, "Hello").
+pub fn message_body(stream: bool) -> String {
+    serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "stream": stream,
+        "messages": [{"role": "user", "content": "Hello"}]})
+    .to_string()
+}
+
+/// `POST /v1/messages` of [`message_body`] with `x-api-key: key`.
+pub fn post_message(port: u16, key: &str, stream: bool) -> Response {
+    http(
+        port,
+        "POST",
+        "/v1/messages",
+        &[("x-api-key", key), ("anthropic-version", "2023-06-01")],
+        Some(&message_body(stream)),
+    )
+}
+
 /// `POST path` with a JSON body.
 pub fn post_json(port: u16, path: &str, headers: &[(&str, &str)], body: &Value) -> Response {
     http(port, "POST", path, headers, Some(&body.to_string()))
@@ -167,7 +190,12 @@ pub struct GatewaySandbox {
 impl GatewaySandbox {
     /// A sandbox set up for headless installs with the built-in supervisor.
     pub fn new() -> GatewaySandbox {
-        let mut sandbox = Sandbox::new();
+        GatewaySandbox::in_sandbox(Sandbox::new())
+    }
+
+    /// `sandbox` (which must have the gateway plugin) set up like
+    /// [`GatewaySandbox::new`].
+    pub fn in_sandbox(mut sandbox: Sandbox) -> GatewaySandbox {
         sandbox
             .env("MOSAIC_SERVICE_MANAGER", "supervisor")
             .env("MOSAIC_ASSUME_YES", "1");
@@ -175,6 +203,85 @@ impl GatewaySandbox {
             sandbox,
             port: free_port(),
         }
+    }
+
+    /// A new sandbox whose gateway is installed (and running) holding `real_key`
+    /// and calling the Anthropic API at `api_url` (a stand-in).
+    #[track_caller]
+    pub fn calling(real_key: &str, api_url: &str) -> GatewaySandbox {
+        let gateway = GatewaySandbox::new();
+        gateway
+            .install_with(&[
+                ("MOSAIC_ANTHROPIC_API_KEY", real_key),
+                ("MOSAIC_ANTHROPIC_BASE_URL", api_url),
+            ])
+            .expect_code(0);
+        gateway
+    }
+
+    /// `gateway install` in the team tier, on `postgres` and `valkey`.
+    pub fn install_team(&self, postgres: &services::Postgres, valkey: &services::Valkey) -> Run {
+        self.install_with(&[
+            ("MOSAIC_STORAGE_TIER", "team"),
+            ("MOSAIC_DATABASE_URL", &postgres.url()),
+            ("MOSAIC_VALKEY_URL", &valkey.url()),
+        ])
+    }
+
+    /// `gateway keys create NAME FLAGS --json`: what it printed (the key in `key`,
+    /// its id in `id`).
+    #[track_caller]
+    pub fn create_key(&self, name: &str, flags: &[&str]) -> Value {
+        let mut args = vec!["gateway", "keys", "create", name];
+        args.extend_from_slice(flags);
+        args.push("--json");
+        let run = self.run(&args);
+        run.expect_code(0);
+        let created = run.json();
+        let key = created["key"].as_str().unwrap();
+        assert!(key.starts_with("mosaic_sk_"), "{key}");
+        created
+    }
+
+    /// Like [`GatewaySandbox::create_key`]; only the key.
+    #[track_caller]
+    pub fn create_key_text(&self, name: &str, flags: &[&str]) -> String {
+        self.create_key(name, flags)["key"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// `gateway usage --by BY --json` once `reached` holds for it (the daemon stores
+    /// usage a moment after the answer); fails the test after 20 s, naming `what`.
+    #[track_caller]
+    pub fn usage_once(
+        &self,
+        by: &str,
+        what: &str,
+        mut reached: impl FnMut(&Value) -> bool,
+    ) -> Value {
+        let mut last = Value::Null;
+        let stored = wait_for(Duration::from_secs(20), || {
+            let run = self.run(&["gateway", "usage", "--by", by, "--json"]);
+            if run.code != 0 {
+                return false;
+            }
+            last = run.json();
+            reached(&last)
+        });
+        assert!(stored, "{what} never came: {last}");
+        last
+    }
+
+    /// The usage by key once its total reaches `requests` requests.
+    #[track_caller]
+    pub fn usage_with_total(&self, requests: u64) -> Value {
+        self.usage_once(
+            "key",
+            &format!("a usage total of {requests} requests"),
+            |usage| usage["total"]["requests"].as_u64() == Some(requests),
+        )
     }
 
     /// Runs `mosaic ARGS`.

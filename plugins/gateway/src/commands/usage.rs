@@ -158,20 +158,11 @@ impl UsageReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::keys::UsageRow;
+    use crate::usage_report::sample_report;
 
     #[test]
     fn a_report_for_people_has_a_period_line_a_table_and_a_total() {
-        let row = |group: &str, requests, cost_micros| UsageRow {
-            group: group.into(),
-            requests,
-            input_tokens: 10,
-            errors: 1,
-            cost_micros,
-            ..UsageRow::default()
-        };
-        let query = usage_query("agent", None, None, 0, FieldNames::Flags).unwrap();
-        let report = UsageReport::new(&query, vec![row("a", 2, 1_500_000), row("-", 1, 20)]);
+        let report = sample_report();
         let text = report.render();
         assert!(
             text.starts_with("Usage by agent, all recorded usage:\n"),
@@ -183,6 +174,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("1.5000"), "{text}");
+        let query = usage_query("agent", None, None, 0, FieldNames::Flags).unwrap();
         let empty = UsageReport::new(&query, Vec::new()).render();
         assert_eq!(
             empty,

@@ -112,6 +112,22 @@ pub struct NewKey {
     pub limits: KeyLimits,
 }
 
+impl NewKey {
+    /// The key as stored with `id` at `created_at` (Unix seconds), not revoked.
+    pub fn into_key(self, id: i64, created_at: i64) -> ApiKey {
+        ApiKey {
+            id,
+            name: self.name,
+            hint: self.hint,
+            user_id: self.user_id,
+            agent: self.agent,
+            limits: self.limits,
+            created_at,
+            revoked_at: None,
+        }
+    }
+}
+
 /// Durable API keys.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
@@ -385,5 +401,172 @@ impl TierData {
                         ))
                 })
         });
+    }
+}
+
+// What follows is the part of the key and usage tables that does not depend on the
+// tier: column lists, the limits' JSON, and turning a row into a value. Each tier
+// implements [`Columns`] for its row type and writes its own SQL.
+
+/// The columns a key is read from, in the order [`key_from_columns`] expects them;
+/// a query may add `token_hash` after them for [`stored_key_from_columns`].
+pub(crate) const KEY_COLUMNS: &str =
+    "id, name, hint, user_id, agent, limits, created_at, revoked_at";
+
+/// The columns of a usage record, in the order [`usage_record_from_columns`] expects
+/// them.
+pub(crate) const USAGE_COLUMNS: &str = "at_ms, key_id, user_id, agent, model, input_tokens, \
+     output_tokens, cache_read_tokens, cache_write_tokens, status, latency_ms, cost_micros";
+
+/// One database row read by column position: what a tier's row type offers the
+/// tier-independent conversions of this module.
+pub(crate) trait Columns {
+    /// The tier's error.
+    type Error;
+    /// A 64-bit integer.
+    fn int(&self, index: usize) -> Result<i64, Self::Error>;
+    /// A 32-bit integer column (status and latency), widened.
+    fn small_int(&self, index: usize) -> Result<i64, Self::Error>;
+    /// A nullable 64-bit integer.
+    fn optional_int(&self, index: usize) -> Result<Option<i64>, Self::Error>;
+    /// Text.
+    fn text(&self, index: usize) -> Result<String, Self::Error>;
+    /// Nullable text.
+    fn optional_text(&self, index: usize) -> Result<Option<String>, Self::Error>;
+    /// Bytes.
+    fn bytes(&self, index: usize) -> Result<Vec<u8>, Self::Error>;
+    /// The error for a value that was read but makes no sense (a corrupt row).
+    fn invalid(&self, index: usize, message: String) -> Self::Error;
+}
+
+/// A key's limits as stored (JSON text).
+pub(crate) fn limits_to_json(limits: &KeyLimits) -> Result<String, serde_json::Error> {
+    serde_json::to_string(limits)
+}
+
+/// A stored count: database integers are signed, so counts past `i64::MAX` (never
+/// reached in practice) are kept at the maximum.
+pub(crate) fn stored_count(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
+}
+
+/// A count read back (a negative one would be a corrupt row; read as 0).
+pub(crate) fn read_count(count: i64) -> u64 {
+    u64::try_from(count).unwrap_or(0)
+}
+
+/// The SQL expression naming a usage row's group (`u` is `usage`, `k` its key, `p`
+/// the key's user); `day` is the tier's expression for the UTC day of `u.at_ms`.
+pub(crate) fn group_expression(group: UsageGroup, day: &'static str) -> &'static str {
+    match group {
+        UsageGroup::Key => "coalesce(k.name, 'key #' || u.key_id)",
+        UsageGroup::User => {
+            "CASE WHEN u.user_id IS NULL THEN '-' \
+             ELSE coalesce(p.email, 'deleted user #' || u.user_id) END"
+        }
+        UsageGroup::Agent => "coalesce(u.agent, '-')",
+        UsageGroup::Model => "u.model",
+        UsageGroup::Day => day,
+    }
+}
+
+/// The `ORDER BY` of a usage report (see [`UsageStore::summarize`]).
+pub(crate) fn group_order(group: UsageGroup) -> &'static str {
+    match group {
+        UsageGroup::Day => "label",
+        _ => "cost DESC, label",
+    }
+}
+
+/// A key from the columns of [`KEY_COLUMNS`].
+pub(crate) fn key_from_columns<C: Columns>(row: &C) -> Result<ApiKey, C::Error> {
+    let name = row.text(1)?;
+    let limits: KeyLimits = serde_json::from_str(&row.text(5)?).map_err(|error| {
+        row.invalid(
+            5,
+            format!("the limits of API key `{name}` are not valid JSON: {error}"),
+        )
+    })?;
+    Ok(ApiKey {
+        id: row.int(0)?,
+        name,
+        hint: row.text(2)?,
+        user_id: row.optional_int(3)?,
+        agent: row.optional_text(4)?,
+        limits,
+        created_at: row.int(6)?,
+        revoked_at: row.optional_int(7)?,
+    })
+}
+
+/// A key with its hash, from the columns of [`KEY_COLUMNS`] and then `token_hash`.
+pub(crate) fn stored_key_from_columns<C: Columns>(row: &C) -> Result<StoredKey, C::Error> {
+    let hash = row.bytes(8)?;
+    let token_hash = TokenHash::try_from(hash.as_slice()).map_err(|_| {
+        row.invalid(
+            8,
+            format!("an API key hash is {} bytes, not 32", hash.len()),
+        )
+    })?;
+    Ok(StoredKey {
+        key: key_from_columns(row)?,
+        token_hash,
+    })
+}
+
+/// A usage record from the columns of [`USAGE_COLUMNS`].
+pub(crate) fn usage_record_from_columns<C: Columns>(row: &C) -> Result<UsageRecord, C::Error> {
+    Ok(UsageRecord {
+        at_ms: row.int(0)?,
+        key_id: row.int(1)?,
+        user_id: row.optional_int(2)?,
+        agent: row.optional_text(3)?,
+        model: row.text(4)?,
+        input_tokens: read_count(row.int(5)?),
+        output_tokens: read_count(row.int(6)?),
+        cache_read_tokens: read_count(row.int(7)?),
+        cache_write_tokens: read_count(row.int(8)?),
+        status: u16::try_from(row.small_int(9)?).unwrap_or(0),
+        latency_ms: u32::try_from(row.small_int(10)?).unwrap_or(0),
+        cost_micros: row.int(11)?,
+    })
+}
+
+/// One line of a usage report from a summary query's columns: the label, then the
+/// sums of requests, input, output, cache-read and cache-write tokens, errors and
+/// cost.
+pub(crate) fn usage_row_from_columns<C: Columns>(row: &C) -> Result<UsageRow, C::Error> {
+    Ok(UsageRow {
+        group: row.text(0)?,
+        requests: read_count(row.int(1)?),
+        input_tokens: read_count(row.int(2)?),
+        output_tokens: read_count(row.int(3)?),
+        cache_read_tokens: read_count(row.int(4)?),
+        cache_write_tokens: read_count(row.int(5)?),
+        errors: read_count(row.int(6)?),
+        cost_micros: row.int(7)?,
+    })
+}
+
+/// What a key spent, from the sums of its tokens and of its cost.
+pub(crate) fn spent_from_columns<C: Columns>(row: &C) -> Result<Spent, C::Error> {
+    Ok(Spent {
+        tokens: read_count(row.int(0)?),
+        cost_micros: row.int(1)?,
+    })
+}
+
+/// An API key for unit tests: `id` and `name`, no owner, no limits, never revoked.
+#[cfg(test)]
+pub(crate) fn test_key(id: i64, name: &str) -> ApiKey {
+    ApiKey {
+        id,
+        name: name.into(),
+        hint: "mosaic_sk_abcd".into(),
+        user_id: None,
+        agent: None,
+        limits: KeyLimits::default(),
+        created_at: 0,
+        revoked_at: None,
     }
 }

@@ -319,18 +319,27 @@ fn open_read_only(path: &Path) -> anyhow::Result<Connection> {
 }
 
 fn read_users_from(connection: &Connection) -> rusqlite::Result<Vec<StoredUser>> {
-    let mut statement = connection.prepare(&format!(
-        "SELECT {USER_COLUMNS}, password_hash FROM users ORDER BY id"
-    ))?;
-    let users = statement
-        .query_map([], |row| {
+    query_rows(
+        connection,
+        &format!("SELECT {USER_COLUMNS}, password_hash FROM users ORDER BY id"),
+        |row| {
             Ok(StoredUser {
                 user: user_from_row(row)?,
                 password_hash: row.get("password_hash")?,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<StoredUser>>>()?;
-    Ok(users)
+        },
+    )
+}
+
+/// Runs `sql` (without parameters) and converts every row with `from_row`.
+fn query_rows<T>(
+    connection: &Connection,
+    sql: &str,
+    from_row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut statement = connection.prepare_cached(sql)?;
+    let rows = statement.query_map([], from_row)?.collect();
+    rows
 }
 
 /// The id the next new row of `table` will get: past every id it ever handed out
@@ -370,24 +379,18 @@ fn raise_next_id(connection: &Connection, table: &str, next_id: i64) -> rusqlite
 /// ever handed out, so `gateway migrate` can carry it over. 1 for a database
 /// without users.
 pub fn next_user_id(path: &Path) -> anyhow::Result<i64> {
-    let store = SqliteStore::open(path)?;
-    let guard = store
-        .inner
-        .connection
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
-    let connection = guard
-        .as_ref()
-        .ok_or_else(|| anyhow!("the database {} is closed", path.display()))?;
-    next_id(connection, "users")
-        .with_context(|| format!("cannot read the next user id of {}", path.display()))
+    with_opened(path, |connection| {
+        next_id(connection, "users")
+            .with_context(|| format!("cannot read the next user id of {}", path.display()))
+    })
 }
 
-/// Everything `gateway migrate` copies out of the database at `path`: users, API
-/// keys (with their hashes), usage records and the next ids. The database is
-/// migrated to the current schema first (so an older one has empty key and usage
-/// tables), then read in one read transaction.
-pub fn read_tier_data(path: &Path) -> anyhow::Result<TierData> {
+/// Opens (creating and migrating) the database at `path` and runs `work` on its
+/// connection, for the commands that use it once.
+fn with_opened<T>(
+    path: &Path,
+    work: impl FnOnce(&mut Connection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let store = SqliteStore::open(path)?;
     let mut guard = store
         .inner
@@ -397,6 +400,14 @@ pub fn read_tier_data(path: &Path) -> anyhow::Result<TierData> {
     let connection = guard
         .as_mut()
         .ok_or_else(|| anyhow!("the database {} is closed", path.display()))?;
+    work(connection)
+}
+
+/// Everything `gateway migrate` copies out of the database at `path`: users, API
+/// keys (with their hashes), usage records and the next ids. The database is
+/// migrated to the current schema first (so an older one has empty key and usage
+/// tables), then read in one read transaction.
+pub fn read_tier_data(path: &Path) -> anyhow::Result<TierData> {
     let read = |connection: &mut Connection| -> rusqlite::Result<TierData> {
         let transaction = connection.transaction()?;
         let mut data = TierData {
@@ -410,11 +421,13 @@ pub fn read_tier_data(path: &Path) -> anyhow::Result<TierData> {
         data.sort_usage();
         Ok(data)
     };
-    read(connection).with_context(|| {
-        format!(
-            "cannot read users, API keys and usage from {}",
-            path.display()
-        )
+    with_opened(path, |connection| {
+        read(connection).with_context(|| {
+            format!(
+                "cannot read users, API keys and usage from {}",
+                path.display()
+            )
+        })
     })
 }
 
@@ -424,15 +437,10 @@ pub fn read_tier_data(path: &Path) -> anyhow::Result<TierData> {
 /// or key the source handed out is not handed out again). Refuses when it already
 /// holds users, keys or usage.
 pub fn import(path: &Path, data: &TierData) -> anyhow::Result<()> {
-    let store = SqliteStore::open(path)?;
-    let mut guard = store
-        .inner
-        .connection
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
-    let connection = guard
-        .as_mut()
-        .ok_or_else(|| anyhow!("the database {} is closed", path.display()))?;
+    with_opened(path, |connection| import_into(connection, path, data))
+}
+
+fn import_into(connection: &mut Connection, path: &Path, data: &TierData) -> anyhow::Result<()> {
     let transaction = connection.transaction()?;
     let existing: i64 = transaction.query_row(
         "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM api_keys)
@@ -558,15 +566,12 @@ impl UserStore for SqliteStore {
 
     async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         self.with_connection(|connection| {
-            let mut statement = connection
-                .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
-                .map_err(backend)?;
-            let users = statement
-                .query_map([], user_from_row)
-                .map_err(backend)?
-                .collect::<rusqlite::Result<Vec<User>>>()
-                .map_err(backend)?;
-            Ok(users)
+            query_rows(
+                connection,
+                &format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"),
+                user_from_row,
+            )
+            .map_err(backend)
         })
         .await
     }
@@ -723,7 +728,8 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn runtime() -> tokio::runtime::Runtime {
+    /// A single-threaded runtime for the store's async methods.
+    pub(super) fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

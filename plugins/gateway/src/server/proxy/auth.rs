@@ -150,21 +150,13 @@ pub fn check_model(key: &ApiKey, model: Option<&str>) -> Result<(), ProxyError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::keys::test_key;
     use axum::http::HeaderValue;
 
     #[test]
     fn a_cached_key_is_trusted_for_at_most_the_ttl() {
         let cache = KeyCache::default();
-        let key = ApiKey {
-            id: 1,
-            name: "a".into(),
-            hint: "mosaic_sk_abcd".into(),
-            user_id: None,
-            agent: None,
-            limits: Default::default(),
-            created_at: 0,
-            revoked_at: None,
-        };
+        let key = test_key(1, "a");
         let found_at = Instant::now();
         cache.put([7; 32], &key, found_at);
         assert_eq!(cache.get(&[7; 32], found_at), Some(key));

@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 
 use super::errors::ProxyError;
 use super::usage::Meter;
+use crate::clock::{civil_from_days, days_from_civil};
 use crate::settings::prices::{ModelPrice, TokenCounts};
 use crate::storage::keys::{
     Admission, ApiKey, BudgetCounter, BudgetPeriod, BudgetUnit, SharedBudgets, Spent, UsageStore,
@@ -400,38 +401,6 @@ pub fn format_utc(at_ms: i64) -> String {
     )
 }
 
-/// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian; the
-/// well-known era-based conversion).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let date = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, date)
-}
-
-/// Days since 1970-01-01 of a civil date (the inverse of [`civil_from_days`]).
-fn days_from_civil(year: i64, month: u32, date: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month = i64::from(month);
-    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
-    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(date) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,10 +420,6 @@ mod tests {
         let (_, next) = period_bounds(BudgetPeriod::Month, 1_734_567_890_000);
         assert_eq!(format_utc(next), "2025-01-01T00:00:00Z");
         assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
-        for days in [-1_000, 0, 59, 365, 11_016, 20_000, 100_000] {
-            let (year, month, date) = civil_from_days(days);
-            assert_eq!(days_from_civil(year, month, date), days);
-        }
     }
 
     #[test]

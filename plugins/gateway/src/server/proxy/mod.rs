@@ -263,27 +263,25 @@ async fn try_forward(
     let upstream_response = match sent {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => {
-            let error = ProxyError::new(
+            return Err(upstream_failed(
+                pending,
                 StatusCode::BAD_GATEWAY,
                 format!(
                     "cannot reach the Anthropic API at {}: {}",
                     configured.base_url,
                     error_chain(&error)
                 ),
-            );
-            tracing::warn!("{}", error.message);
-            return Err(finish_with(pending, error));
+            ));
         }
         Err(_) => {
-            let error = ProxyError::new(
+            return Err(upstream_failed(
+                pending,
                 StatusCode::GATEWAY_TIMEOUT,
                 format!(
                     "the Anthropic API did not answer within {} s",
                     RESPONSE_TIMEOUT.as_secs()
                 ),
-            );
-            tracing::warn!("{}", error.message);
-            return Err(finish_with(pending, error));
+            ));
         }
     };
     let (head, upstream_body) = upstream_response.into_parts();
@@ -313,12 +311,11 @@ async fn try_forward(
     {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(error)) => {
-            let error = ProxyError::new(
+            return Err(upstream_failed(
+                pending,
                 StatusCode::BAD_GATEWAY,
                 format!("the answer of the Anthropic API was cut: {error}"),
-            );
-            tracing::warn!("{}", error.message);
-            return Err(finish_with(pending, error));
+            ));
         }
         Err(_) => {
             let error = ProxyError::new(
@@ -367,6 +364,18 @@ fn whole_response(status: StatusCode, headers: HeaderMap, body: Bytes) -> Respon
 }
 
 /// Records the request as `error` answered it, and returns the error.
+/// A failure of the upstream API: logged, recorded against the key (if the request
+/// is metered) and answered with `status` and `message`.
+fn upstream_failed(
+    pending: Option<PendingRecord>,
+    status: StatusCode,
+    message: String,
+) -> ProxyError {
+    let error = ProxyError::new(status, message);
+    tracing::warn!("{}", error.message);
+    finish_with(pending, error)
+}
+
 fn finish_with(pending: Option<PendingRecord>, error: ProxyError) -> ProxyError {
     if let Some(pending) = pending {
         pending.finish(Default::default(), error.status.as_u16());

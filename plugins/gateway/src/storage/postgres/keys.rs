@@ -10,61 +10,70 @@ use anyhow::anyhow;
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::{bounded, pg_error, PostgresStore, SCHEMA};
 use crate::clock::unix_now;
 use crate::storage::keys::{
-    ApiKey, KeyLimits, KeyStore, NewKey, Spent, StoredKey, UsageGroup, UsageQuery, UsageRecord,
-    UsageRow, UsageStore,
+    group_expression, group_order, key_from_columns, limits_to_json, spent_from_columns,
+    stored_count, stored_key_from_columns, usage_record_from_columns, usage_row_from_columns,
+    ApiKey, Columns, KeyStore, NewKey, Spent, StoredKey, UsageQuery, UsageRecord, UsageRow,
+    UsageStore, KEY_COLUMNS, USAGE_COLUMNS,
 };
 use crate::storage::{StoreError, TokenHash};
 
-const KEY_COLUMNS: &str = "id, name, hint, user_id, agent, limits, created_at, revoked_at";
+/// The day of a usage record in PostgreSQL, for [`group_expression`].
+const DAY_EXPRESSION: &str =
+    "to_char(to_timestamp(u.at_ms / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
 
-fn key_from_row(row: &Row) -> Result<ApiKey, StoreError> {
-    let name: String = row.try_get("name").map_err(pg_error)?;
-    let limits: String = row.try_get("limits").map_err(pg_error)?;
-    let limits: KeyLimits = serde_json::from_str(&limits).map_err(|error| {
-        StoreError::Backend(anyhow!(
-            "the limits of API key `{name}` are not valid JSON: {error}"
-        ))
-    })?;
-    Ok(ApiKey {
-        id: row.try_get("id").map_err(pg_error)?,
-        name,
-        hint: row.try_get("hint").map_err(pg_error)?,
-        user_id: row.try_get("user_id").map_err(pg_error)?,
-        agent: row.try_get("agent").map_err(pg_error)?,
-        limits,
-        created_at: row.try_get("created_at").map_err(pg_error)?,
-        revoked_at: row.try_get("revoked_at").map_err(pg_error)?,
-    })
-}
+impl Columns for Row {
+    type Error = StoreError;
 
-/// A stored count (bigint is signed; counts past `i64::MAX` are kept at it).
-fn stored_count(count: u64) -> i64 {
-    i64::try_from(count).unwrap_or(i64::MAX)
-}
-
-/// A count read back (a negative one would be a corrupt row; read as 0).
-fn read_count(count: i64) -> u64 {
-    u64::try_from(count).unwrap_or(0)
-}
-
-/// The SQL expression naming a row's group (`u` is `usage`, `k` its key, `p` the
-/// key's user).
-fn group_expression(group: UsageGroup) -> &'static str {
-    match group {
-        UsageGroup::Key => "coalesce(k.name, 'key #' || u.key_id)",
-        UsageGroup::User => {
-            "CASE WHEN u.user_id IS NULL THEN '-' \
-             ELSE coalesce(p.email, 'deleted user #' || u.user_id) END"
-        }
-        UsageGroup::Agent => "coalesce(u.agent, '-')",
-        UsageGroup::Model => "u.model",
-        UsageGroup::Day => "to_char(to_timestamp(u.at_ms / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+    fn int(&self, index: usize) -> Result<i64, StoreError> {
+        self.try_get(index).map_err(pg_error)
     }
+
+    fn small_int(&self, index: usize) -> Result<i64, StoreError> {
+        self.try_get::<_, i32>(index)
+            .map(i64::from)
+            .map_err(pg_error)
+    }
+
+    fn optional_int(&self, index: usize) -> Result<Option<i64>, StoreError> {
+        self.try_get(index).map_err(pg_error)
+    }
+
+    fn text(&self, index: usize) -> Result<String, StoreError> {
+        self.try_get(index).map_err(pg_error)
+    }
+
+    fn optional_text(&self, index: usize) -> Result<Option<String>, StoreError> {
+        self.try_get(index).map_err(pg_error)
+    }
+
+    fn bytes(&self, index: usize) -> Result<Vec<u8>, StoreError> {
+        self.try_get(index).map_err(pg_error)
+    }
+
+    fn invalid(&self, _index: usize, message: String) -> StoreError {
+        StoreError::Backend(anyhow!(message))
+    }
+}
+
+/// Runs `sql` with `parameters` and converts every row with `from_row`.
+async fn query_rows<T>(
+    client: &impl GenericClient,
+    sql: &str,
+    parameters: &[&(dyn ToSql + Sync)],
+    from_row: impl Fn(&Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+    let rows = client
+        .query(&statement, parameters)
+        .await
+        .map_err(pg_error)?;
+    rows.iter().map(from_row).collect()
 }
 
 /// Inserts usage records in one statement (one round trip however many there are).
@@ -99,9 +108,7 @@ pub(super) async fn insert_usage(
         .collect();
     let statement = client
         .prepare_cached(&format!(
-            "INSERT INTO {SCHEMA}.usage (at_ms, key_id, user_id, agent, model,
-                 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
-                 status, latency_ms, cost_micros)
+            "INSERT INTO {SCHEMA}.usage ({USAGE_COLUMNS})
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],
                  $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],
                  $10::integer[], $11::integer[], $12::bigint[])"
@@ -135,65 +142,26 @@ pub(super) async fn insert_usage(
 pub(super) async fn read_usage(
     client: &impl GenericClient,
 ) -> Result<Vec<UsageRecord>, StoreError> {
-    let rows = client
-        .query(
-            &format!(
-                "SELECT at_ms, key_id, user_id, agent, model, input_tokens, output_tokens,
-                        cache_read_tokens, cache_write_tokens, status, latency_ms, cost_micros
-                 FROM {SCHEMA}.usage"
-            ),
-            &[],
-        )
-        .await
-        .map_err(pg_error)?;
-    rows.iter()
-        .map(|row| {
-            let count = |index: usize| -> Result<u64, StoreError> {
-                Ok(read_count(row.try_get(index).map_err(pg_error)?))
-            };
-            let status: i32 = row.try_get(9).map_err(pg_error)?;
-            let latency: i32 = row.try_get(10).map_err(pg_error)?;
-            Ok(UsageRecord {
-                at_ms: row.try_get(0).map_err(pg_error)?,
-                key_id: row.try_get(1).map_err(pg_error)?,
-                user_id: row.try_get(2).map_err(pg_error)?,
-                agent: row.try_get(3).map_err(pg_error)?,
-                model: row.try_get(4).map_err(pg_error)?,
-                input_tokens: count(5)?,
-                output_tokens: count(6)?,
-                cache_read_tokens: count(7)?,
-                cache_write_tokens: count(8)?,
-                status: u16::try_from(status).unwrap_or(0),
-                latency_ms: u32::try_from(latency).unwrap_or(0),
-                cost_micros: row.try_get(11).map_err(pg_error)?,
-            })
-        })
-        .collect()
+    query_rows(
+        client,
+        &format!("SELECT {USAGE_COLUMNS} FROM {SCHEMA}.usage"),
+        &[],
+        usage_record_from_columns,
+    )
+    .await
 }
 
 /// Every key with its hash, oldest first (for `gateway migrate`).
 pub(super) async fn read_stored_keys(
     client: &impl GenericClient,
 ) -> Result<Vec<StoredKey>, StoreError> {
-    let rows = client
-        .query(
-            &format!("SELECT {KEY_COLUMNS}, token_hash FROM {SCHEMA}.api_keys ORDER BY id"),
-            &[],
-        )
-        .await
-        .map_err(pg_error)?;
-    rows.iter()
-        .map(|row| {
-            let hash: Vec<u8> = row.try_get("token_hash").map_err(pg_error)?;
-            let token_hash = TokenHash::try_from(hash.as_slice()).map_err(|_| {
-                StoreError::Backend(anyhow!("an API key hash is {} bytes, not 32", hash.len()))
-            })?;
-            Ok(StoredKey {
-                key: key_from_row(row)?,
-                token_hash,
-            })
-        })
-        .collect()
+    query_rows(
+        client,
+        &format!("SELECT {KEY_COLUMNS}, token_hash FROM {SCHEMA}.api_keys ORDER BY id"),
+        &[],
+        stored_key_from_columns,
+    )
+    .await
 }
 
 /// Inserts keys with their ids, hashes, times and revoked state kept (for `gateway
@@ -212,7 +180,7 @@ pub(super) async fn insert_stored_keys(
         .map_err(pg_error)?;
     for stored in keys {
         let key = &stored.key;
-        let limits = serde_json::to_string(&key.limits).map_err(|error| anyhow!(error))?;
+        let limits = limits_to_json(&key.limits).map_err(|error| anyhow!(error))?;
         client
             .execute(
                 &statement,
@@ -237,10 +205,10 @@ pub(super) async fn insert_stored_keys(
 #[async_trait]
 impl KeyStore for PostgresStore {
     async fn create_key(&self, key: NewKey) -> Result<ApiKey, StoreError> {
-        let limits = serde_json::to_string(&key.limits).map_err(|error| anyhow!(error))?;
-        bounded(async {
+        let limits = limits_to_json(&key.limits).map_err(|error| anyhow!(error))?;
+        let created_at = unix_now();
+        let id = bounded(async {
             let client = self.client().await?;
-            let created_at = unix_now();
             let row = client
                 .query_one(
                     &format!(
@@ -269,31 +237,22 @@ impl KeyStore for PostgresStore {
                         pg_error(error)
                     }
                 })?;
-            Ok(ApiKey {
-                id: row.get(0),
-                name: key.name.clone(),
-                hint: key.hint.clone(),
-                user_id: key.user_id,
-                agent: key.agent.clone(),
-                limits: key.limits.clone(),
-                created_at,
-                revoked_at: None,
-            })
+            Ok(row.get::<_, i64>(0))
         })
-        .await
+        .await?;
+        Ok(key.into_key(id, created_at))
     }
 
     async fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
         bounded(async {
             let client = self.client().await?;
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {KEY_COLUMNS} FROM {SCHEMA}.api_keys ORDER BY id"
-                ))
-                .await
-                .map_err(pg_error)?;
-            let rows = client.query(&statement, &[]).await.map_err(pg_error)?;
-            rows.iter().map(key_from_row).collect()
+            query_rows(
+                &client,
+                &format!("SELECT {KEY_COLUMNS} FROM {SCHEMA}.api_keys ORDER BY id"),
+                &[],
+                key_from_columns,
+            )
+            .await
         })
         .await
     }
@@ -313,7 +272,7 @@ impl KeyStore for PostgresStore {
                 .await
                 .map_err(pg_error)?;
             match row {
-                Some(row) => key_from_row(&row),
+                Some(row) => key_from_columns(&row),
                 None => Err(StoreError::KeyNotFound),
             }
         })
@@ -323,17 +282,14 @@ impl KeyStore for PostgresStore {
     async fn find_key(&self, token_hash: &TokenHash) -> Result<Option<ApiKey>, StoreError> {
         bounded(async {
             let client = self.client().await?;
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {KEY_COLUMNS} FROM {SCHEMA}.api_keys WHERE token_hash = $1"
-                ))
-                .await
-                .map_err(pg_error)?;
-            let row = client
-                .query_opt(&statement, &[&&token_hash[..]])
-                .await
-                .map_err(pg_error)?;
-            row.as_ref().map(key_from_row).transpose()
+            let keys = query_rows(
+                &client,
+                &format!("SELECT {KEY_COLUMNS} FROM {SCHEMA}.api_keys WHERE token_hash = $1"),
+                &[&&token_hash[..]],
+                key_from_columns,
+            )
+            .await?;
+            Ok(keys.into_iter().next())
         })
         .await
     }
@@ -353,11 +309,8 @@ impl UsageStore for PostgresStore {
     }
 
     async fn summarize(&self, query: &UsageQuery) -> Result<Vec<UsageRow>, StoreError> {
-        let group = group_expression(query.group);
-        let order = match query.group {
-            UsageGroup::Day => "label",
-            _ => "cost DESC, label",
-        };
+        let group = group_expression(query.group, DAY_EXPRESSION);
+        let order = group_order(query.group);
         let sql = format!(
             "SELECT {group} AS label, count(*)::bigint,
                     coalesce(sum(u.input_tokens), 0)::bigint,
@@ -377,36 +330,18 @@ impl UsageStore for PostgresStore {
         );
         bounded(async {
             let client = self.client().await?;
-            let statement = client.prepare_cached(&sql).await.map_err(pg_error)?;
-            let rows = client
-                .query(
-                    &statement,
-                    &[
-                        &query.since_ms,
-                        &query.until_ms,
-                        &query.key_id,
-                        &query.user_id,
-                    ],
-                )
-                .await
-                .map_err(pg_error)?;
-            rows.iter()
-                .map(|row| {
-                    let count = |index: usize| -> Result<u64, StoreError> {
-                        Ok(read_count(row.try_get(index).map_err(pg_error)?))
-                    };
-                    Ok(UsageRow {
-                        group: row.try_get(0).map_err(pg_error)?,
-                        requests: count(1)?,
-                        input_tokens: count(2)?,
-                        output_tokens: count(3)?,
-                        cache_read_tokens: count(4)?,
-                        cache_write_tokens: count(5)?,
-                        errors: count(6)?,
-                        cost_micros: row.try_get(7).map_err(pg_error)?,
-                    })
-                })
-                .collect()
+            query_rows(
+                &client,
+                &sql,
+                &[
+                    &query.since_ms,
+                    &query.until_ms,
+                    &query.key_id,
+                    &query.user_id,
+                ],
+                usage_row_from_columns,
+            )
+            .await
         })
         .await
     }
@@ -427,10 +362,7 @@ impl UsageStore for PostgresStore {
                 .query_one(&statement, &[&key_id, &since_ms])
                 .await
                 .map_err(pg_error)?;
-            Ok(Spent {
-                tokens: read_count(row.try_get(0).map_err(pg_error)?),
-                cost_micros: row.try_get(1).map_err(pg_error)?,
-            })
+            spent_from_columns(&row)
         })
         .await
     }

@@ -9,86 +9,66 @@ use anyhow::anyhow;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{backend, is_unique_violation, SqliteStore};
+use super::{backend, is_unique_violation, query_rows, SqliteStore};
 use crate::clock::unix_now;
 use crate::storage::keys::{
-    ApiKey, KeyLimits, KeyStore, NewKey, Spent, StoredKey, UsageGroup, UsageQuery, UsageRecord,
-    UsageRow, UsageStore,
+    group_expression, group_order, key_from_columns, limits_to_json, spent_from_columns,
+    stored_count, stored_key_from_columns, usage_record_from_columns, usage_row_from_columns,
+    ApiKey, Columns, KeyStore, NewKey, Spent, StoredKey, UsageQuery, UsageRecord, UsageRow,
+    UsageStore, KEY_COLUMNS, USAGE_COLUMNS,
 };
 use crate::storage::{StoreError, TokenHash};
 
-const KEY_COLUMNS: &str = "id, name, hint, user_id, agent, limits, created_at, revoked_at";
+/// The day of a usage record in SQLite, for [`group_expression`].
+const DAY_EXPRESSION: &str = "strftime('%Y-%m-%d', u.at_ms / 1000, 'unixepoch')";
+
+impl Columns for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+
+    fn int(&self, index: usize) -> rusqlite::Result<i64> {
+        self.get(index)
+    }
+
+    fn small_int(&self, index: usize) -> rusqlite::Result<i64> {
+        self.get(index)
+    }
+
+    fn optional_int(&self, index: usize) -> rusqlite::Result<Option<i64>> {
+        self.get(index)
+    }
+
+    fn text(&self, index: usize) -> rusqlite::Result<String> {
+        self.get(index)
+    }
+
+    fn optional_text(&self, index: usize) -> rusqlite::Result<Option<String>> {
+        self.get(index)
+    }
+
+    fn bytes(&self, index: usize) -> rusqlite::Result<Vec<u8>> {
+        self.get(index)
+    }
+
+    fn invalid(&self, index: usize, message: String) -> rusqlite::Error {
+        let data_type = self
+            .get_ref(index)
+            .map(|value| value.data_type())
+            .unwrap_or(rusqlite::types::Type::Null);
+        rusqlite::Error::FromSqlConversionFailure(index, data_type, anyhow!(message).into())
+    }
+}
 
 fn key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
-    let name: String = row.get("name")?;
-    let limits: String = row.get("limits")?;
-    let limits: KeyLimits = serde_json::from_str(&limits).map_err(|error| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            anyhow!("the limits of API key `{name}` are not valid JSON: {error}").into(),
-        )
-    })?;
-    Ok(ApiKey {
-        id: row.get("id")?,
-        name,
-        hint: row.get("hint")?,
-        user_id: row.get("user_id")?,
-        agent: row.get("agent")?,
-        limits,
-        created_at: row.get("created_at")?,
-        revoked_at: row.get("revoked_at")?,
-    })
-}
-
-/// A stored count: SQLite integers are signed, so counts past `i64::MAX` (never
-/// reached in practice) are kept at the maximum.
-fn stored_count(count: u64) -> i64 {
-    i64::try_from(count).unwrap_or(i64::MAX)
-}
-
-/// A count read back (a negative one would be a corrupt row; read as 0).
-fn read_count(count: i64) -> u64 {
-    u64::try_from(count).unwrap_or(0)
-}
-
-/// The SQL expression naming a row's group (`u` is `usage`, `k` its key, `p` the
-/// key's user).
-fn group_expression(group: UsageGroup) -> &'static str {
-    match group {
-        UsageGroup::Key => "coalesce(k.name, 'key #' || u.key_id)",
-        UsageGroup::User => {
-            "CASE WHEN u.user_id IS NULL THEN '-' \
-             ELSE coalesce(p.email, 'deleted user #' || u.user_id) END"
-        }
-        UsageGroup::Agent => "coalesce(u.agent, '-')",
-        UsageGroup::Model => "u.model",
-        UsageGroup::Day => "strftime('%Y-%m-%d', u.at_ms / 1000, 'unixepoch')",
-    }
+    key_from_columns(row)
 }
 
 /// Every key with its hash, oldest first (for `gateway migrate`).
 pub(super) fn read_stored_keys(connection: &Connection) -> rusqlite::Result<Vec<StoredKey>> {
-    let mut statement = connection.prepare(&format!(
-        "SELECT {KEY_COLUMNS}, token_hash FROM api_keys ORDER BY id"
-    ))?;
-    let keys = statement
-        .query_map([], |row| {
-            let hash: Vec<u8> = row.get("token_hash")?;
-            let token_hash = TokenHash::try_from(hash.as_slice()).map_err(|_| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    0,
-                    rusqlite::types::Type::Blob,
-                    anyhow!("an API key hash is {} bytes, not 32", hash.len()).into(),
-                )
-            })?;
-            Ok(StoredKey {
-                key: key_from_row(row)?,
-                token_hash,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<StoredKey>>>()?;
-    Ok(keys)
+    query_rows(
+        connection,
+        &format!("SELECT {KEY_COLUMNS}, token_hash FROM api_keys ORDER BY id"),
+        |row| stored_key_from_columns(row),
+    )
 }
 
 /// Inserts keys with their ids, hashes, times and revoked state kept (for `gateway
@@ -104,7 +84,7 @@ pub(super) fn insert_stored_keys(
     )?;
     for stored in keys {
         let key = &stored.key;
-        let limits = serde_json::to_string(&key.limits)
+        let limits = limits_to_json(&key.limits)
             .map_err(|error| rusqlite::Error::ToSqlConversionFailure(error.into()))?;
         statement.execute(params![
             key.id,
@@ -123,30 +103,11 @@ pub(super) fn insert_stored_keys(
 
 /// Every usage record, in the order they were stored (for `gateway migrate`).
 pub(super) fn read_usage(connection: &Connection) -> rusqlite::Result<Vec<UsageRecord>> {
-    let mut statement = connection.prepare(
-        "SELECT at_ms, key_id, user_id, agent, model, input_tokens, output_tokens,
-                cache_read_tokens, cache_write_tokens, status, latency_ms, cost_micros
-         FROM usage ORDER BY rowid",
-    )?;
-    let records = statement
-        .query_map([], |row| {
-            Ok(UsageRecord {
-                at_ms: row.get(0)?,
-                key_id: row.get(1)?,
-                user_id: row.get(2)?,
-                agent: row.get(3)?,
-                model: row.get(4)?,
-                input_tokens: read_count(row.get(5)?),
-                output_tokens: read_count(row.get(6)?),
-                cache_read_tokens: read_count(row.get(7)?),
-                cache_write_tokens: read_count(row.get(8)?),
-                status: row.get(9)?,
-                latency_ms: row.get(10)?,
-                cost_micros: row.get(11)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<UsageRecord>>>()?;
-    Ok(records)
+    query_rows(
+        connection,
+        &format!("SELECT {USAGE_COLUMNS} FROM usage ORDER BY rowid"),
+        |row| usage_record_from_columns(row),
+    )
 }
 
 /// Inserts usage records (the caller holds the transaction).
@@ -154,12 +115,10 @@ pub(super) fn insert_usage(
     connection: &Connection,
     records: &[UsageRecord],
 ) -> rusqlite::Result<()> {
-    let mut statement = connection.prepare_cached(
-        "INSERT INTO usage (at_ms, key_id, user_id, agent, model, input_tokens,
-             output_tokens, cache_read_tokens, cache_write_tokens, status,
-             latency_ms, cost_micros)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
+    let mut statement = connection.prepare_cached(&format!(
+        "INSERT INTO usage ({USAGE_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    ))?;
     for record in records {
         statement.execute(params![
             record.at_ms,
@@ -182,7 +141,7 @@ pub(super) fn insert_usage(
 #[async_trait]
 impl KeyStore for SqliteStore {
     async fn create_key(&self, key: NewKey) -> Result<ApiKey, StoreError> {
-        let limits = serde_json::to_string(&key.limits).map_err(backend)?;
+        let limits = limits_to_json(&key.limits).map_err(backend)?;
         self.with_connection(move |connection| {
             let created_at = unix_now();
             connection
@@ -211,31 +170,19 @@ impl KeyStore for SqliteStore {
                         backend(error)
                     }
                 })?;
-            Ok(ApiKey {
-                id: connection.last_insert_rowid(),
-                name: key.name,
-                hint: key.hint,
-                user_id: key.user_id,
-                agent: key.agent,
-                limits: key.limits,
-                created_at,
-                revoked_at: None,
-            })
+            Ok(key.into_key(connection.last_insert_rowid(), created_at))
         })
         .await
     }
 
     async fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
         self.with_connection(|connection| {
-            let mut statement = connection
-                .prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY id"))
-                .map_err(backend)?;
-            let keys = statement
-                .query_map([], key_from_row)
-                .map_err(backend)?
-                .collect::<rusqlite::Result<Vec<ApiKey>>>()
-                .map_err(backend)?;
-            Ok(keys)
+            query_rows(
+                connection,
+                &format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY id"),
+                key_from_row,
+            )
+            .map_err(backend)
         })
         .await
     }
@@ -297,11 +244,8 @@ impl UsageStore for SqliteStore {
     async fn summarize(&self, query: &UsageQuery) -> Result<Vec<UsageRow>, StoreError> {
         let query = query.clone();
         self.with_connection(move |connection| {
-            let group = group_expression(query.group);
-            let order = match query.group {
-                UsageGroup::Day => "label",
-                _ => "cost DESC, label",
-            };
+            let group = group_expression(query.group, DAY_EXPRESSION);
+            let order = group_order(query.group);
             let sql = format!(
                 "SELECT {group} AS label, count(*) AS requests,
                         coalesce(sum(u.input_tokens), 0), coalesce(sum(u.output_tokens), 0),
@@ -321,18 +265,7 @@ impl UsageStore for SqliteStore {
             let rows = statement
                 .query_map(
                     params![query.since_ms, query.until_ms, query.key_id, query.user_id],
-                    |row| {
-                        Ok(UsageRow {
-                            group: row.get(0)?,
-                            requests: read_count(row.get(1)?),
-                            input_tokens: read_count(row.get(2)?),
-                            output_tokens: read_count(row.get(3)?),
-                            cache_read_tokens: read_count(row.get(4)?),
-                            cache_write_tokens: read_count(row.get(5)?),
-                            errors: read_count(row.get(6)?),
-                            cost_micros: row.get(7)?,
-                        })
-                    },
+                    |row| usage_row_from_columns(row),
                 )
                 .map_err(backend)?
                 .collect::<rusqlite::Result<Vec<UsageRow>>>()
@@ -353,12 +286,7 @@ impl UsageStore for SqliteStore {
                 )
                 .map_err(backend)?;
             statement
-                .query_row(params![key_id, since_ms], |row| {
-                    Ok(Spent {
-                        tokens: read_count(row.get(0)?),
-                        cost_micros: row.get(1)?,
-                    })
-                })
+                .query_row(params![key_id, since_ms], |row| spent_from_columns(row))
                 .map_err(backend)
         })
         .await
@@ -368,15 +296,9 @@ impl UsageStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::keys::{BudgetPeriod, TokenBudget};
-    use crate::storage::{NewUser, Role, UserStore};
-
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    }
+    use crate::storage::keys::{BudgetPeriod, KeyLimits, TokenBudget, UsageGroup};
+    use crate::storage::sqlite::tests::runtime;
+    use crate::storage::{NewUser, Role, User, UserStore};
 
     fn new_key(name: &str, hash: u8, user_id: Option<i64>, agent: Option<&str>) -> NewKey {
         NewKey {
@@ -387,6 +309,18 @@ mod tests {
             agent: agent.map(str::to_string),
             limits: KeyLimits::default(),
         }
+    }
+
+    async fn create_bob(store: &SqliteStore) -> User {
+        store
+            .create_user(NewUser {
+                name: "Bob".into(),
+                email: "bob@example.com".into(),
+                password_hash: "hash".into(),
+                role: Role::User,
+            })
+            .await
+            .unwrap()
     }
 
     fn record(at_ms: i64, key: &ApiKey, model: &str, tokens: u64, status: u16) -> UsageRecord {
@@ -480,15 +414,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         runtime().block_on(async {
             let store = SqliteStore::open(&directory.path().join("gateway.db")).unwrap();
-            let user = store
-                .create_user(NewUser {
-                    name: "Bob".into(),
-                    email: "bob@example.com".into(),
-                    password_hash: "hash".into(),
-                    role: Role::User,
-                })
-                .await
-                .unwrap();
+            let user = create_bob(&store).await;
             store
                 .create_key(new_key("bobs", 1, Some(user.id), None))
                 .await
@@ -504,15 +430,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         runtime().block_on(async {
             let store = SqliteStore::open(&directory.path().join("gateway.db")).unwrap();
-            let user = store
-                .create_user(NewUser {
-                    name: "Bob".into(),
-                    email: "bob@example.com".into(),
-                    password_hash: "hash".into(),
-                    role: Role::User,
-                })
-                .await
-                .unwrap();
+            let user = create_bob(&store).await;
             let a = store
                 .create_key(new_key("a", 1, Some(user.id), Some("agent-a")))
                 .await
