@@ -434,7 +434,10 @@ fn the_claude_code_tui_launched_through_the_gateway_does_not_ask_about_the_key()
             !text.contains("Do you want to use this API key"),
             "Claude Code asks about the key:\n{text}"
         );
-        text.contains("? for shortcuts") || text.contains("for shortcuts")
+        // The input box: "? for shortcuts" below it in Claude Code 2.1.1xx, the
+        // mode line ("shift+tab to cycle") in later versions; both draw the `❯`.
+        text.contains('❯')
+            && (text.contains("for shortcuts") || text.contains("shift+tab to cycle"))
     });
     // A message goes to the stand-in through the gateway and its answer shows.
     setup.tmux(&[

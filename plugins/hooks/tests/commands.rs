@@ -188,7 +188,10 @@ fn without_home_or_claude_home_the_error_says_what_to_set() {
     let output = host.run(&["config", "hooks", "list"]);
     expect(&output, 1);
     assert!(
-        output.stderr.contains("set CLAUDE_HOME"),
+        output
+            .stderr
+            .contains("none of CLAUDE_HOME, CLAUDE_CONFIG_DIR and HOME is set")
+            && output.stderr.contains("set CLAUDE_CONFIG_DIR"),
         "{}",
         output.stderr
     );
@@ -209,7 +212,15 @@ fn manifest_mounts_under_config_and_declares_the_guard_keys() {
         .collect();
     assert_eq!(
         subcommands,
-        ["install", "list", "enable", "disable", "uninstall", "run"]
+        [
+            "install",
+            "list",
+            "enable",
+            "disable",
+            "uninstall",
+            "run",
+            "state-change"
+        ]
     );
     let run = manifest.commands[0]
         .subcommands
