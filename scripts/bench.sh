@@ -339,7 +339,8 @@ hooks_bench() {
 }
 
 # ---------------------------------------------------------------------------
-# Fleet (issue 4): `fleet ps` over 1,000 agents, the sidecar's memory and CPU
+# Fleet (issues 4 and 12): `fleet ps` over 1,000 agents, `fleet watch` refresh time and
+# idle CPU over 1,000 agents, `fleet status-line` over 100, the sidecar's memory and CPU
 # ---------------------------------------------------------------------------
 fleet_bench() {
     if [[ ! -f "$prefix/lib/mosaic/plugins/libmosaic_fleet.so" ]]; then

@@ -55,9 +55,6 @@ pub fn command_from_spec(spec: &CommandSpec) -> Command {
         command = command.after_help(examples_help(spec));
     }
     let has_positionals = spec.args.iter().any(|arg| arg.kind == ArgKind::Positional);
-    if spec.args.iter().any(|arg| arg.trailing) {
-        command = command.trailing_var_arg(true);
-    }
     for arg in &spec.args {
         command = command.arg(arg_from_spec(arg));
     }
@@ -129,7 +126,9 @@ fn arg_from_spec(spec: &ArgSpec) -> Arg {
                 arg.action(ArgAction::Set)
             };
             if spec.trailing {
-                arg = arg.allow_hyphen_values(true);
+                // Only after `--`: a mistyped option (`--detatch`) is then a usage
+                // error with clap's suggestion, never the first word of a command.
+                arg = arg.last(true);
             }
         }
     }
@@ -330,6 +329,35 @@ mod tests {
         let invocation = invocation_from_matches(&spec, &matches);
         assert_eq!(invocation.command, vec!["hello", "run"]);
         assert_eq!(invocation.args["command"], serde_json::json!(["ls", "-la"]));
+    }
+
+    #[test]
+    fn trailing_args_come_only_after_the_separator() {
+        let spec = CommandSpec::new("launch", "")
+            .arg(ArgSpec::positional("agent", "Agent").required())
+            .arg(ArgSpec::flag("detach", "Detach"))
+            .arg(ArgSpec::positional("command", "Command").trailing());
+        let mistyped = command_from_spec(&spec)
+            .try_get_matches_from(["launch", "a1", "--detatch"])
+            .unwrap_err();
+        assert_eq!(mistyped.kind(), clap::error::ErrorKind::UnknownArgument);
+        assert!(
+            mistyped.to_string().contains("--detach"),
+            "clap suggests the flag: {mistyped}"
+        );
+        let bare = command_from_spec(&spec)
+            .try_get_matches_from(["launch", "a1", "python"])
+            .unwrap_err();
+        assert_eq!(bare.kind(), clap::error::ErrorKind::UnknownArgument);
+        let matches = command_from_spec(&spec)
+            .try_get_matches_from(["launch", "a1", "--detach", "--", "python", "--detatch"])
+            .unwrap();
+        let invocation = invocation_from_matches(&spec, &matches);
+        assert_eq!(
+            invocation.args["command"],
+            serde_json::json!(["python", "--detatch"])
+        );
+        assert_eq!(invocation.args["detach"], true);
     }
 
     #[test]

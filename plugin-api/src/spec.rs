@@ -257,7 +257,8 @@ pub struct ArgSpec {
     /// The only accepted values.
     #[serde(default)]
     pub possible_values: Vec<String>,
-    /// Takes every remaining word, including ones that look like flags (after `--`).
+    /// Takes every word after `--`, including ones that look like flags (and only
+    /// those: a mistyped option before `--` stays a usage error).
     #[serde(default)]
     pub trailing: bool,
     /// Left out of help.
@@ -350,7 +351,7 @@ impl ArgSpec {
         self
     }
 
-    /// Takes every remaining word (`-- COMMAND ARGS…`).
+    /// Takes every word after `--` (`-- COMMAND ARGS…`).
     pub fn trailing(mut self) -> Self {
         self.trailing = true;
         self.multiple = true;

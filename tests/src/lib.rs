@@ -385,6 +385,8 @@ impl Sandbox {
             .args(args)
             .env("HOME", self.home())
             .env("CLAUDE_HOME", self.claude_home())
+            // Claude Code's own directory variable would lead Mosaic to the real one.
+            .env_remove("CLAUDE_CONFIG_DIR")
             .env("HB_RUN_DIR", self.run_dir())
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("XDG_DATA_HOME")

@@ -116,10 +116,16 @@ fn json_output_has_every_field() {
             "runtime",
             "command",
             "cwd",
+            "branch",
+            "worktree",
             "session",
             "pid",
             "pid_exists",
             "status",
+            "state",
+            "state_since",
+            "state_seconds",
+            "state_message",
             "interval",
             "last_beat_at",
             "last_beat_age_seconds",
@@ -137,6 +143,7 @@ fn json_output_has_every_field() {
     assert_eq!(row["runtime"], "sleep");
     assert_eq!(row["command"], json!(["sleep", "1000"]));
     assert!(row["cwd"].is_string());
+    assert!(row["branch"].is_null() && row["worktree"].is_null());
     assert_eq!(row["session"], "mosaic-shape");
     assert_eq!(pid_of(row, "pid"), pid_of(&metadata, "pane_pid"));
     assert_eq!(row["pid_exists"], true);

@@ -50,6 +50,71 @@ pub struct AgentActivity {
     /// When the session started (Unix seconds).
     #[serde(default)]
     pub session_started_at: Option<u64>,
+    /// What the agent is doing, as the last hook event says (absent in records
+    /// written before states existed: see [`AgentActivity::current_state`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<AgentState>,
+    /// When it entered that state (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_since: Option<u64>,
+    /// Why it waits: the message of Claude Code's `Notification` ("Claude needs your
+    /// permission to use Bash"); only while the state is `waiting`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_message: Option<String>,
+}
+
+/// What an agent is doing, from Claude Code's hook events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentState {
+    /// A prompt was submitted or a tool is running.
+    Working,
+    /// Claude Code asks the user for something: a permission, an answer.
+    Waiting,
+    /// It stopped and waits for the next prompt.
+    Idle,
+}
+
+impl AgentState {
+    /// Every state, in display order.
+    pub const ALL: [AgentState; 3] = [AgentState::Working, AgentState::Waiting, AgentState::Idle];
+
+    /// `working`, `waiting` or `idle`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentState::Working => "working",
+            AgentState::Waiting => "waiting",
+            AgentState::Idle => "idle",
+        }
+    }
+
+    /// The state named `name` (as [`AgentState::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<AgentState> {
+        AgentState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for AgentState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl AgentActivity {
+    /// The state and since when: the recorded one, else (a record written before
+    /// states existed) idle from `idle_since`, or working since the last event.
+    /// `None` for a record without any event.
+    pub fn current_state(&self) -> Option<(AgentState, u64)> {
+        if let Some(state) = self.state {
+            return Some((state, self.state_since.unwrap_or(self.last_event_at)));
+        }
+        if let Some(since) = self.idle_since {
+            return Some((AgentState::Idle, since));
+        }
+        (!self.last_event.is_empty()).then_some((AgentState::Working, self.last_event_at))
+    }
 }
 
 /// `<run_dir>/<agent>.activity.json`.
@@ -105,5 +170,29 @@ mod tests {
         write_activity(dir.path(), &activity).unwrap();
         assert_eq!(read_activity(dir.path(), "a1").unwrap(), Some(activity));
         assert_eq!(read_activity(dir.path(), "none").unwrap(), None);
+    }
+
+    #[test]
+    fn states_are_read_from_new_and_old_records() {
+        let old: AgentActivity =
+            serde_json::from_str(r#"{"agent":"a1","last_event":"PostToolUse","last_event_at":7}"#)
+                .unwrap();
+        assert_eq!(old.current_state(), Some((AgentState::Working, 7)));
+        let old_idle = AgentActivity {
+            idle_since: Some(3),
+            ..old.clone()
+        };
+        assert_eq!(old_idle.current_state(), Some((AgentState::Idle, 3)));
+        let waiting = AgentActivity {
+            state: Some(AgentState::Waiting),
+            state_since: Some(5),
+            ..old
+        };
+        let text = serde_json::to_string(&waiting).unwrap();
+        assert!(text.contains("\"state\":\"waiting\""), "{text}");
+        assert_eq!(waiting.current_state(), Some((AgentState::Waiting, 5)));
+        assert_eq!(AgentActivity::default().current_state(), None);
+        assert_eq!(AgentState::parse("idle"), Some(AgentState::Idle));
+        assert_eq!(AgentState::parse("busy"), None);
     }
 }

@@ -157,6 +157,15 @@ pub struct AgentMetadata {
     /// through the gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_url: Option<String>,
+    /// The git worktree (repository, directory, branch, base commit) made for it
+    /// by `fleet launch --worktree`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<crate::worktree::AgentWorktree>,
+    /// The question Claude Code was expected to stop at before its first prompt
+    /// (first-run setup, folder trust; see [`crate::claude_setup`]), which no hook
+    /// reports: the agent waits for the user until its first hook event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_question: Option<String>,
 }
 
 /// One heartbeat, as the sidecar writes it.
@@ -353,6 +362,8 @@ mod tests {
             stopped_at: None,
             gateway_key: Some("fleet-a1-1".into()),
             gateway_url: None,
+            worktree: None,
+            pending_question: None,
         }
     }
 

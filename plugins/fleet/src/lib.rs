@@ -12,6 +12,7 @@
 //! plugin through `mosaic_plugin_api::sdk::activity`.
 
 pub mod agent;
+pub mod claude_setup;
 pub mod commands;
 pub mod gateway;
 pub mod history;
@@ -20,8 +21,10 @@ pub mod record;
 pub mod runtime;
 pub mod settings;
 pub mod sidecar;
+pub mod state;
 pub mod status;
 pub mod tmux;
+pub mod worktree;
 
 use mosaic_plugin_api::{Commands, Manifest, Plugin};
 

@@ -189,6 +189,8 @@ mod tests {
             stopped_at: None,
             gateway_key: None,
             gateway_url: None,
+            worktree: None,
+            pending_question: None,
         }
     }
 

@@ -29,6 +29,20 @@ pub const STALE_AFTER_KEY: &str = "fleet.stale_after_intervals";
 /// `fleet.dead_after_intervals`: heartbeat intervals before an agent is dead.
 pub const DEAD_AFTER_KEY: &str = "fleet.dead_after_intervals";
 
+/// `fleet.trust_worktrees`: whether `fleet launch` marks a git worktree of a
+/// repository the user trusts in Claude Code as trusted too, so Claude Code does not
+/// stop to ask (see [`crate::claude_setup`]).
+pub const TRUST_WORKTREES_KEY: &str = "fleet.trust_worktrees";
+
+/// `fleet.worktree_dir`: where `fleet launch --worktree` puts the agents'
+/// worktrees (`{repo}` stands for the repository's directory).
+pub const WORKTREE_DIR_KEY: &str = "fleet.worktree_dir";
+
+/// `fleet.on_state_change`: a shell command run (detached, at most 10 s) when an
+/// agent's state changes. The hooks plugin runs it, from the activity hook, reading
+/// the key from `config.json` itself (see `mosaic_hooks::state_change`).
+pub const ON_STATE_CHANGE_KEY: &str = "fleet.on_state_change";
+
 /// The default heartbeat interval in seconds.
 pub const DEFAULT_HEARTBEAT_INTERVAL: u64 = 15;
 /// The longest heartbeat interval accepted (a day).
@@ -52,6 +66,28 @@ pub fn runtime_check() -> ValueCheck {
         max_len: None,
         non_blank: true,
     }
+}
+
+/// The check of [`WORKTREE_DIR_KEY`]: a path that is not blank (whether it is
+/// absolute once `{repo}` and `~/` are expanded is checked at launch).
+pub fn worktree_dir_check() -> ValueCheck {
+    ValueCheck::Text {
+        max_len: Some(4096),
+        non_blank: true,
+    }
+}
+
+/// The check of [`ON_STATE_CHANGE_KEY`]: a string (empty: no command).
+pub fn on_state_change_check() -> ValueCheck {
+    ValueCheck::Text {
+        max_len: Some(8192),
+        non_blank: false,
+    }
+}
+
+/// The check of [`TRUST_WORKTREES_KEY`]: `true` or `false`.
+pub fn trust_worktrees_check() -> ValueCheck {
+    ValueCheck::Boolean
 }
 
 /// The `config.json` keys the fleet plugin reads, for its manifest (which is what
@@ -84,6 +120,29 @@ pub fn config_keys() -> Vec<ConfigKeySpec> {
         )
         .default_value(Thresholds::DEFAULT.dead_after_intervals())
         .check(intervals_check()),
+        ConfigKeySpec::new(
+            ON_STATE_CHANGE_KEY,
+            "Shell command run when an agent becomes working, waiting or idle, with \
+             MOSAIC_AGENT, MOSAIC_AGENT_STATE and MOSAIC_AGENT_MESSAGE set (detached, \
+             stopped after 10 s; empty: none)",
+        )
+        .default_value("")
+        .check(on_state_change_check()),
+        ConfigKeySpec::new(
+            WORKTREE_DIR_KEY,
+            "Where `fleet launch --worktree` puts agent worktrees (<dir>/<AGENT>); {repo} \
+             is the repository's directory",
+        )
+        .default_value(crate::worktree::DEFAULT_WORKTREE_DIR)
+        .check(worktree_dir_check()),
+        ConfigKeySpec::new(
+            TRUST_WORKTREES_KEY,
+            "Trust a git worktree in Claude Code when its repository is trusted there, so \
+             an agent launched in it does not wait at \"Do you trust the files in this \
+             folder?\" (true or false)",
+        )
+        .default_value(true)
+        .check(trust_worktrees_check()),
     ]
 }
 
@@ -129,6 +188,35 @@ impl<'run, 'host> Settings<'run, 'host> {
                 "{}: expected a runtime name such as \"claude\"; {}",
                 self.describe(DEFAULT_RUNTIME_KEY, &value, &source),
                 self.fix(DEFAULT_RUNTIME_KEY, &source, DEFAULT_RUNTIME)
+            ),
+        }
+    }
+
+    /// `fleet.worktree_dir` as configured (`{repo}` and `~/` not yet expanded).
+    pub fn worktree_dir(&self) -> Result<String> {
+        let (value, source) = self.resolve(WORKTREE_DIR_KEY)?;
+        let checked = config_check::check_value(&worktree_dir_check(), &value);
+        match value.as_str() {
+            Some(dir) if checked.is_ok() => Ok(dir.trim().to_string()),
+            _ => bail!(
+                "{}: expected a directory such as \"{}\" or \"~/worktrees\"; {}",
+                self.describe(WORKTREE_DIR_KEY, &value, &source),
+                crate::worktree::DEFAULT_WORKTREE_DIR,
+                self.fix(WORKTREE_DIR_KEY, &source, "'~/worktrees'")
+            ),
+        }
+    }
+
+    /// Whether to trust a worktree of a trusted repository in Claude Code
+    /// (`fleet.trust_worktrees`).
+    pub fn trust_worktrees(&self) -> Result<bool> {
+        let (value, source) = self.resolve(TRUST_WORKTREES_KEY)?;
+        match value.as_bool() {
+            Some(trust) => Ok(trust),
+            None => bail!(
+                "{}: expected true or false; {}",
+                self.describe(TRUST_WORKTREES_KEY, &value, &source),
+                self.fix(TRUST_WORKTREES_KEY, &source, "true")
             ),
         }
     }

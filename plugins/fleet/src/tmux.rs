@@ -215,6 +215,64 @@ impl Tmux {
         Ok(())
     }
 
+    /// Types `text` into the session's active pane exactly as written: it goes to
+    /// tmux on stdin (`load-buffer -`, so never through argv and never read as key
+    /// names such as `C-c`) and is pasted with `paste-buffer -p`, so a program that
+    /// asked for bracketed paste gets it as one paste and newlines do not submit
+    /// it line by line; other programs see each newline as Enter. The buffer has a
+    /// name of its own and is deleted after the paste.
+    pub fn paste_text(&self, session: &str, text: &str) -> Result<()> {
+        use std::io::Write as _;
+
+        let buffer = format!(
+            "mosaic-send-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_nanos())
+        );
+        let mut load = self.command();
+        load.args(["load-buffer", "-b", &buffer, "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = load
+            .spawn()
+            .with_context(|| format!("cannot run {}", self.program.display()))?;
+        let written = child
+            .stdin
+            .take()
+            .context("no stdin for tmux load-buffer")?
+            .write_all(text.as_bytes());
+        let output = child
+            .wait_with_output()
+            .with_context(|| format!("cannot run {}", self.program.display()))?;
+        written.context("cannot hand the text to tmux load-buffer")?;
+        if !output.status.success() {
+            bail!(
+                "tmux could not take the text for session `{session}`: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        let output = self.output(&[
+            "paste-buffer".into(),
+            "-p".into(),
+            "-d".into(),
+            "-b".into(),
+            buffer.as_str().into(),
+            "-t".into(),
+            pane_target(session),
+        ])?;
+        if !output.status.success() {
+            let _ = self.output(&["delete-buffer".into(), "-b".into(), buffer.into()]);
+            bail!(
+                "tmux could not paste into session `{session}`: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
     /// Kills the session (tmux hangs up its panes' processes). A session that is
     /// already gone is not an error.
     pub fn kill_session(&self, session: &str) -> Result<()> {

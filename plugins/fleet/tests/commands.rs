@@ -353,6 +353,8 @@ fn the_examples_in_the_spec_work() {
         let output = host.run_line(&example.command);
         let why = if example.command.starts_with("fleet launch") {
             "tmux is not installed"
+        } else if example.command.starts_with("fleet watch") {
+            "needs a terminal"
         } else {
             "no agent named `reviewer`"
         };
@@ -380,7 +382,19 @@ fn the_manifest_passes_the_hosts_checks() {
         .collect();
     assert_eq!(
         subcommands,
-        ["launch", "ps", "stop", "attach", "logs", "prune"]
+        [
+            "launch",
+            "ps",
+            "stop",
+            "attach",
+            "logs",
+            "prune",
+            "rm",
+            "diff",
+            "send",
+            "watch",
+            "status-line"
+        ]
     );
 }
 
@@ -489,7 +503,10 @@ fn the_manifest_declares_the_config_keys() {
             "fleet.heartbeat_interval",
             "fleet.default_runtime",
             "fleet.stale_after_intervals",
-            "fleet.dead_after_intervals"
+            "fleet.dead_after_intervals",
+            "fleet.on_state_change",
+            "fleet.worktree_dir",
+            "fleet.trust_worktrees"
         ]
     );
 }

@@ -12,6 +12,16 @@
 //!   (not idle); `PostToolUse`(`Failure`) also sets the last tool and its time;
 //! - `Stop`, `SessionEnd`: the agent is idle from now (an earlier idle time is kept).
 //!
+//! Each record also holds the agent's state ([`AgentState`]) and since when:
+//! `working` after `UserPromptSubmit` and the tool events; `waiting`, with the
+//! notification's message, after a `Notification` that asks the user for something
+//! (`permission_prompt`, `elicitation_dialog`, or a notification of an older Claude
+//! Code without a type); `idle` after `SessionStart`, `Stop`, `SessionEnd` and the
+//! `idle_prompt` notification (Claude Code's reminder that it waits for the next
+//! prompt, which it sends after `Stop`). Other events leave the state as it is.
+//! [`record`] returns the change, if any, for `fleet.on_state_change`
+//! ([`crate::state_change`]).
+//!
 //! Claude Code runs the hooks of parallel tool calls at the same time, so the
 //! read-change-write of a record happens under the record's [`FileLock`]: no event
 //! is lost to another that read the record before it was written. The record itself
@@ -22,7 +32,7 @@ use std::path::Path;
 
 use mosaic_plugin_api::anyhow::{bail, Result};
 use mosaic_plugin_api::sdk::activity::{
-    activity_path, read_activity, write_activity, AgentActivity,
+    activity_path, read_activity, write_activity, AgentActivity, AgentState,
 };
 use mosaic_plugin_api::sdk::fs::{create_dir_all_with_mode, FileLock};
 
@@ -66,6 +76,7 @@ pub fn next_activity(
     if new_session {
         activity = AgentActivity::default();
     }
+    let previous_state = activity.current_state();
     activity.agent = agent.to_string();
     if input.session_id.is_some() {
         activity.session_id = input.session_id.clone();
@@ -89,16 +100,96 @@ pub fn next_activity(
         "Stop" | "SessionEnd" => activity.idle_since = activity.idle_since.or(Some(now)),
         _ => {}
     }
+    if let Some(state) = state_after(event, input) {
+        let since = match previous_state {
+            Some((previous, since)) if previous == state => since,
+            _ => now,
+        };
+        activity.state = Some(state);
+        activity.state_since = Some(since);
+        activity.waiting_message = match state {
+            AgentState::Waiting => input
+                .message
+                .clone()
+                .or_else(|| Some("Claude Code is waiting for you".to_string())),
+            _ => None,
+        };
+        activity.idle_since = match state {
+            AgentState::Idle => Some(since),
+            _ => None,
+        };
+    } else if activity.state.is_none() {
+        // Keep a record from before states existed readable the same way.
+        if let Some((state, since)) = previous_state {
+            activity.state = Some(state);
+            activity.state_since = Some(since);
+        }
+    }
     activity
 }
 
+/// The state `event` puts the agent in; `None` when it says nothing about it.
+pub fn state_after(event: &str, input: &HookInput) -> Option<AgentState> {
+    match event {
+        "UserPromptSubmit" | "PreToolUse" | "PostToolUse" | "PostToolUseFailure" => {
+            Some(AgentState::Working)
+        }
+        "SessionStart" if input.source.as_deref() == Some("compact") => None,
+        "SessionStart" | "Stop" | "StopFailure" | "SessionEnd" => Some(AgentState::Idle),
+        "Notification" => match input.notification_type.as_deref() {
+            Some("idle_prompt") => Some(AgentState::Idle),
+            Some("auth_success") => None,
+            Some("elicitation_complete" | "elicitation_response") => Some(AgentState::Working),
+            Some(_) => Some(AgentState::Waiting),
+            // Older Claude Code sends no type; its idle reminder has this text.
+            None if input.message.as_deref() == Some(IDLE_PROMPT_MESSAGE) => Some(AgentState::Idle),
+            None => Some(AgentState::Waiting),
+        },
+        _ => None,
+    }
+}
+
+/// The message of Claude Code's `idle_prompt` notification.
+const IDLE_PROMPT_MESSAGE: &str = "Claude is waiting for your input";
+
+/// A change of an agent's state, for `fleet.on_state_change`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    /// The agent (the record's key).
+    pub agent: String,
+    /// Its new state.
+    pub state: AgentState,
+    /// What it waits for (`waiting` only).
+    pub message: Option<String>,
+}
+
 /// Reads, updates and writes the agent's record in `run_dir`, holding the record's
-/// lock throughout (the run dir is created, mode 0700, if need be).
-pub fn record(run_dir: &Path, agent: &str, event: &str, input: &HookInput, now: u64) -> Result<()> {
+/// lock throughout (the run dir is created, mode 0700, if need be). Returns the
+/// change of state the event made, if it made one.
+pub fn record(
+    run_dir: &Path,
+    agent: &str,
+    event: &str,
+    input: &HookInput,
+    now: u64,
+) -> Result<Option<StateChange>> {
     create_dir_all_with_mode(run_dir, 0o700)?;
     let _lock = FileLock::exclusive(&activity_path(run_dir, agent))?;
     let previous = read_activity(run_dir, agent)?;
-    write_activity(run_dir, &next_activity(previous, agent, event, input, now))
+    let previous_state = previous
+        .as_ref()
+        .and_then(AgentActivity::current_state)
+        .map(|(state, _)| state);
+    let next = next_activity(previous, agent, event, input, now);
+    write_activity(run_dir, &next)?;
+    Ok(match next.state {
+        Some(state) if Some(state) != previous_state => Some(StateChange {
+            agent: agent.to_string(),
+            state,
+            message: next.waiting_message,
+        }),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
@@ -145,6 +236,103 @@ mod tests {
         assert_eq!(still.idle_since, Some(13), "idle since the first stop");
         assert_eq!(still.session_started_at, Some(10));
         assert_eq!(still.cwd.as_deref(), Some("/work"));
+    }
+
+    fn notification(kind: Option<&str>, message: &str) -> HookInput {
+        HookInput {
+            message: Some(message.into()),
+            notification_type: kind.map(str::to_string),
+            ..input("Notification", None)
+        }
+    }
+
+    #[test]
+    fn states_follow_the_events_with_their_times() {
+        let run = tempfile::tempdir().unwrap();
+        let dir = run.path();
+        let change = |event: &str, input: &HookInput, now: u64| {
+            record(dir, "a1", event, input, now)
+                .unwrap()
+                .map(|change| (change.state, change.message))
+        };
+        assert_eq!(
+            change("SessionStart", &input("SessionStart", None), 10),
+            Some((AgentState::Idle, None))
+        );
+        assert_eq!(
+            change("UserPromptSubmit", &input("UserPromptSubmit", None), 11),
+            Some((AgentState::Working, None))
+        );
+        assert_eq!(
+            change("PostToolUse", &input("PostToolUse", Some("Bash")), 12),
+            None,
+            "still working"
+        );
+        let asked = "Claude needs your permission to use Bash";
+        assert_eq!(
+            change(
+                "Notification",
+                &notification(Some("permission_prompt"), asked),
+                13
+            ),
+            Some((AgentState::Waiting, Some(asked.to_string())))
+        );
+        let saved = read_activity(dir, "a1").unwrap().unwrap();
+        assert_eq!(saved.state, Some(AgentState::Waiting));
+        assert_eq!(saved.state_since, Some(13));
+        assert_eq!(saved.waiting_message.as_deref(), Some(asked));
+        assert_eq!(saved.idle_since, None);
+        assert_eq!(
+            change("PostToolUse", &input("PostToolUse", Some("Bash")), 20),
+            Some((AgentState::Working, None))
+        );
+        let saved = read_activity(dir, "a1").unwrap().unwrap();
+        assert_eq!((saved.state_since, saved.waiting_message), (Some(20), None));
+        assert_eq!(
+            change("Stop", &input("Stop", None), 30),
+            Some((AgentState::Idle, None))
+        );
+        // Claude Code's reminder a minute after Stop changes nothing.
+        assert_eq!(
+            change(
+                "Notification",
+                &notification(Some("idle_prompt"), "Claude is waiting for your input"),
+                90
+            ),
+            None
+        );
+        let saved = read_activity(dir, "a1").unwrap().unwrap();
+        assert_eq!(saved.current_state(), Some((AgentState::Idle, 30)));
+        assert_eq!(saved.idle_since, Some(30));
+    }
+
+    #[test]
+    fn notifications_without_a_type_wait_unless_they_are_the_idle_reminder() {
+        let waiting = notification(None, "Claude needs your permission to use Edit");
+        assert_eq!(
+            state_after("Notification", &waiting),
+            Some(AgentState::Waiting)
+        );
+        let reminder = notification(None, "Claude is waiting for your input");
+        assert_eq!(
+            state_after("Notification", &reminder),
+            Some(AgentState::Idle)
+        );
+        assert_eq!(
+            state_after("Notification", &notification(Some("auth_success"), "ok")),
+            None
+        );
+        assert_eq!(
+            state_after(
+                "Notification",
+                &notification(Some("elicitation_dialog"), "MCP server asks")
+            ),
+            Some(AgentState::Waiting)
+        );
+        let mut compacted = input("SessionStart", None);
+        compacted.source = Some("compact".into());
+        assert_eq!(state_after("SessionStart", &compacted), None);
+        assert_eq!(state_after("PreCompact", &input("PreCompact", None)), None);
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! Reading order: [`paths`] and [`hook_command`] (where things are, what Claude
 //! Code runs), [`hooks_config`] and [`settings`] (the two files), [`merge`] (the
 //! mirroring, pure), [`store`] (both files under one lock), then [`commands`]; the
-//! hook runtime is [`protocol`], [`guard`], [`activity`] and [`audit`].
+//! hook runtime is [`protocol`], [`guard`], [`activity`] (with [`state_change`],
+//! which runs `fleet.on_state_change`) and [`audit`].
 
 pub mod activity;
 pub mod audit;
@@ -24,6 +25,7 @@ pub mod merge;
 pub mod paths;
 pub mod protocol;
 pub mod settings;
+pub mod state_change;
 pub mod store;
 
 use mosaic_plugin_api::{Commands, Manifest, Plugin};
@@ -33,6 +35,7 @@ use commands::enable::Enable;
 use commands::install::Install;
 use commands::list::List;
 use commands::run::Run;
+use commands::state_change::StateChange;
 use commands::uninstall::Uninstall;
 
 /// The plugin. The SDK creates one per call with `Default`.
@@ -58,7 +61,8 @@ impl Plugin for Hooks {
                 .command::<Enable>()
                 .command::<Disable>()
                 .command::<Uninstall>()
-                .command::<Run>(),
+                .command::<Run>()
+                .command::<StateChange>(),
         )
     }
 }

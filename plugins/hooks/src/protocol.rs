@@ -35,6 +35,11 @@ pub struct HookInput {
     pub tool_input: Option<Value>,
     /// Why the session started (`startup`, `resume`, `clear`, `compact`).
     pub source: Option<String>,
+    /// The text of a `Notification` ("Claude needs your permission to use Bash").
+    pub message: Option<String>,
+    /// The kind of a `Notification` (`permission_prompt`, `idle_prompt`,
+    /// `elicitation_dialog`, …; absent in older Claude Code versions).
+    pub notification_type: Option<String>,
 }
 
 impl HookInput {
@@ -70,6 +75,8 @@ impl HookInput {
             hook_event_name: text("hook_event_name"),
             tool_name: text("tool_name"),
             source: text("source"),
+            message: text("message"),
+            notification_type: text("notification_type"),
             tool_input: fields.remove("tool_input").filter(|value| !value.is_null()),
         }
     }

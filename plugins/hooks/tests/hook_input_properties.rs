@@ -28,6 +28,7 @@ fn environment(root: &Path) -> HookEnvironment<'static> {
         home: Some(PathBuf::from(HOME)),
         now: UNIX_EPOCH + Duration::from_secs(1_000),
         guard_config: GuardConfig::from_dir(&root.join("config")),
+        state_change_binary: None,
     }
 }
 

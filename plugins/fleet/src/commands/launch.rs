@@ -1,10 +1,12 @@
 //! `mosaic fleet launch <AGENT> [--runtime NAME] [--cwd DIR] [--detach]
-//! [-- COMMAND ARGS…]`: start an agent runtime in a detached tmux session, record it,
-//! and start its heartbeat sidecar.
+//! [--worktree [--branch BRANCH] [--base REF]] [-- COMMAND ARGS…]`: start an agent
+//! runtime in a detached tmux session (with `--worktree`, in a new git worktree on
+//! a new branch), record it, and start its heartbeat sidecar.
 //!
-//! Every check that can fail runs before the tmux session exists, so a refused
-//! launch leaves no session and no file behind. Once the session exists, a failure
-//! to record it removes the session again. The sidecar alone is best-effort: if it
+//! Every check that can fail runs before the worktree and the tmux session exist,
+//! so a refused launch leaves no worktree, session or file behind. Once they
+//! exist, a failure removes the session again, and the worktree and its branch
+//! too unless the agent already put something in them. The sidecar alone is best-effort: if it
 //! cannot start, the launch warns and the agent runs without a heartbeat.
 
 use std::io::Write;
@@ -25,6 +27,7 @@ use crate::runtime::{check_program_exists, resolve_launch_command, RUNTIMES};
 use crate::settings::Settings;
 use crate::sidecar::{self, SidecarRequest};
 use crate::tmux::{NewSession, PaneLookup, Tmux};
+use crate::worktree::{AgentWorktree, Git, WorktreePlan, WorktreeRequest};
 
 /// How many times tmux is asked for the pane pid before the launch gives up.
 const PANE_PID_ATTEMPTS: u32 = 20;
@@ -70,6 +73,13 @@ impl Command for Launch {
              private file the pane reads and deletes, never through a command line). \
              Its usage then shows in `mosaic fleet ps` and `mosaic gateway usage`. \
              --no-gateway starts it without.\n\n\
+             --worktree (from inside a git repository) starts the agent in a git \
+             worktree of its own, on a new branch (--branch, default mosaic/<AGENT>) \
+             from --base (default HEAD), at fleet.worktree_dir/<AGENT> (default \
+             <repo>.worktrees/<AGENT>, next to the repository): agents then never \
+             edit each other's files. `mosaic fleet diff <AGENT>` shows its changes; \
+             `mosaic fleet rm <AGENT>` removes the worktree and branch once nothing \
+             in them would be lost.\n\n\
              MOSAIC_TMUX_SOCKET selects the tmux server (a path for `tmux -S`, else a \
              name for `tmux -L`); HB_RUN_DIR moves the run directory.",
             runtimes.join(", ")
@@ -97,6 +107,28 @@ impl Command for Launch {
             "Do not route a Claude Code agent through the Mosaic gateway",
         ))
         .arg(
+            ArgSpec::flag(
+                "worktree",
+                "Run the agent in a new git worktree on a branch of its own",
+            )
+            .short('w'),
+        )
+        .arg(
+            ArgSpec::option(
+                "branch",
+                "With --worktree: the new branch (default mosaic/<AGENT>)",
+            )
+            .short('b')
+            .value_name("BRANCH"),
+        )
+        .arg(
+            ArgSpec::option(
+                "base",
+                "With --worktree: the commit the branch starts from (default HEAD)",
+            )
+            .value_name("REF"),
+        )
+        .arg(
             ArgSpec::positional("command", "Run this command instead of a runtime")
                 .value_name("COMMAND")
                 .trailing(),
@@ -108,6 +140,10 @@ impl Command for Launch {
         .with_example(tmux_example(
             "fleet launch fixer --runtime codex --cwd ~/src/app --detach",
             "Start Codex in ~/src/app without attaching",
+        ))
+        .with_example(tmux_example(
+            "fleet launch fixer --worktree --base main",
+            "Start an agent in its own worktree, on branch mosaic/fixer from main",
         ))
         .with_example(tmux_example(
             "fleet launch worker -- python agent.py --queue jobs",
@@ -149,6 +185,16 @@ impl Command for Launch {
         if let (Some(url), Some(key)) = (&metadata.gateway_url, &metadata.gateway_key) {
             writeln!(out, "  gateway: {url} (key {key})")?;
         }
+        if let Some(worktree) = &metadata.worktree {
+            writeln!(
+                out,
+                "  worktree: {} (branch {} from {})",
+                worktree.dir.display(),
+                worktree.branch,
+                crate::worktree::short(&worktree.base)
+            )?;
+            writeln!(out, "  diff:   mosaic fleet diff {agent}")?;
+        }
         writeln!(out, "  attach: mosaic fleet attach {agent}")?;
         writeln!(out, "  output: mosaic fleet logs {agent}")?;
         writeln!(out, "  stop:   mosaic fleet stop {agent}")?;
@@ -169,6 +215,15 @@ pub struct LaunchOptions {
     pub detach: bool,
     /// `--no-gateway`.
     pub no_gateway: bool,
+    /// `--worktree`.
+    #[serde(default)]
+    pub worktree: bool,
+    /// `--branch` (with `--worktree`).
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// `--base` (with `--worktree`).
+    #[serde(default)]
+    pub base: Option<String>,
     /// The words after `--`.
     pub command: Vec<String>,
 }
@@ -186,6 +241,9 @@ pub struct Launched {
 pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched> {
     let agent = options.agent.as_str();
     validate_agent_name(agent)?;
+    if !options.worktree && (options.branch.is_some() || options.base.is_some()) {
+        bail!("--branch and --base choose the worktree's branch: add --worktree");
+    }
     let settings = Settings::new(context);
     let interval = settings.heartbeat_interval()?;
     let thresholds = settings.thresholds()?;
@@ -224,6 +282,66 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
             tmux.describe_server()
         );
     }
+    let previous_worktree = existing
+        .metadata
+        .as_ref()
+        .and_then(|metadata| metadata.worktree.clone());
+    let git = match previous_worktree {
+        Some(previous) => Some(refuse_previous_worktree(context, agent, previous)?),
+        None => None,
+    };
+    let mut checked = Checked {
+        launch_command,
+        existing,
+        tmux,
+        version,
+        cwd,
+        interval,
+        run_dir,
+        session,
+        worktree: None,
+    };
+    let Some((git, plan)) = plan_worktree(context, options, &settings, &checked.cwd, git)? else {
+        return start(context, options, checked);
+    };
+    checked.cwd = plan.create(&git)?;
+    checked.worktree = Some(plan.worktree.clone());
+    let run_dir = checked.run_dir.clone();
+    start(context, options, checked).map_err(|error| {
+        let error = undo_worktree(&git, &plan.worktree, &run_dir, agent, error);
+        plan.remove_created_parent();
+        error
+    })
+}
+
+/// What the checks of a launch found, for [`start`].
+struct Checked {
+    launch_command: crate::runtime::LaunchCommand,
+    existing: AgentRecord,
+    tmux: Tmux,
+    version: Option<crate::tmux::TmuxVersion>,
+    cwd: PathBuf,
+    interval: u64,
+    run_dir: PathBuf,
+    session: String,
+    worktree: Option<AgentWorktree>,
+}
+
+/// Starts the agent's session, records it and starts its sidecar, once every
+/// check has passed (and its worktree, if any, exists).
+fn start(context: &Context<'_>, options: &LaunchOptions, checked: Checked) -> Result<Launched> {
+    let agent = options.agent.as_str();
+    let Checked {
+        launch_command,
+        existing,
+        tmux,
+        version,
+        cwd,
+        interval,
+        run_dir,
+        session,
+        worktree,
+    } = checked;
 
     let mut environment = vec![
         ("MOSAIC_AGENT".to_string(), agent.to_string()),
@@ -235,6 +353,8 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
     ];
     // Warnings wait for the progress to end rather than write under it.
     let mut warnings = Vec::new();
+    let pending_question =
+        crate::claude_setup::prepare(context, &launch_command, &cwd, agent, &mut warnings)?;
     let route = GatewayRoute::prepare(
         context,
         options,
@@ -289,6 +409,8 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
         stopped_at: None,
         gateway_key: route.as_ref().map(|route| route.key_name.clone()),
         gateway_url: route.as_ref().map(|route| route.url.clone()),
+        worktree,
+        pending_question,
     };
     // The previous run's heartbeat and activity (it was dead) must not speak for
     // this one.
@@ -356,6 +478,99 @@ pub fn launch(context: &Context<'_>, options: &LaunchOptions) -> Result<Launched
         );
     }
     Ok(Launched { metadata, tmux })
+}
+
+/// With `--worktree`: `git` and the checked plan for the agent's worktree
+/// (nothing is created yet).
+fn plan_worktree(
+    context: &Context<'_>,
+    options: &LaunchOptions,
+    settings: &Settings<'_, '_>,
+    start: &Path,
+    git: Option<Git>,
+) -> Result<Option<(Git, WorktreePlan)>> {
+    if !options.worktree {
+        return Ok(None);
+    }
+    let git = match git {
+        Some(git) => git,
+        None => Git::locate(context.env("PATH").as_deref())?,
+    };
+    let worktree_dir = settings.worktree_dir()?;
+    let home = context.env("HOME");
+    let plan = WorktreePlan::check(
+        &git,
+        &WorktreeRequest {
+            agent: &options.agent,
+            start,
+            branch: options.branch.as_deref(),
+            base: options.base.as_deref(),
+            worktree_dir: &worktree_dir,
+            home: home.as_deref(),
+        },
+    )?;
+    Ok(Some((git, plan)))
+}
+
+/// A new run would forget the worktree of the agent's previous run: refuse while
+/// that worktree or its branch is still there.
+fn refuse_previous_worktree(
+    context: &Context<'_>,
+    agent: &str,
+    previous: AgentWorktree,
+) -> Result<Git> {
+    let git = Git::locate(context.env("PATH").as_deref())?;
+    let branch_left = previous.dir.exists() || previous.branch_exists(&git).unwrap_or(false);
+    if branch_left {
+        bail!(
+            "the previous run of agent `{agent}` left worktree {} (branch `{}`): remove it \
+             with `mosaic fleet rm {agent}` (it refuses while unsaved work is there), or \
+             launch under another name",
+            previous.dir.display(),
+            previous.branch
+        );
+    }
+    Ok(git)
+}
+
+/// After a failed launch: removes the worktree and its branch again when the agent
+/// left nothing in them (and takes it out of the agent's record), else keeps them
+/// and says so. Returns the launch's error, with what happened to the worktree.
+fn undo_worktree(
+    git: &Git,
+    worktree: &AgentWorktree,
+    run_dir: &Path,
+    agent: &str,
+    error: mosaic_plugin_api::anyhow::Error,
+) -> mosaic_plugin_api::anyhow::Error {
+    let kept = match worktree.unsaved_work(git) {
+        Ok(unsaved) if unsaved.is_empty() => match worktree.remove(git, false) {
+            Ok(_) => None,
+            Err(removal) => Some(format!("{removal:#}")),
+        },
+        Ok(unsaved) => Some(format!("it holds {}", unsaved.describe(&worktree.branch))),
+        Err(looking) => Some(format!("{looking:#}")),
+    };
+    match kept {
+        None => {
+            let files = AgentFiles::new(run_dir, agent);
+            if let Ok(Some(mut metadata)) = crate::agent::read_metadata(&files.metadata) {
+                metadata.worktree = None;
+                let _ = write_metadata(&files.metadata, &metadata);
+            }
+            error.context(format!(
+                "its worktree {} and branch `{}` were removed again",
+                worktree.dir.display(),
+                worktree.branch
+            ))
+        }
+        Some(reason) => error.context(format!(
+            "its worktree {} (branch `{}`) was kept: {reason}; `mosaic fleet rm {agent}` \
+             removes it",
+            worktree.dir.display(),
+            worktree.branch
+        )),
+    }
 }
 
 /// `--cwd` made absolute, or the current directory.

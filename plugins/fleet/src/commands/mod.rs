@@ -4,11 +4,16 @@
 //! server, printing warnings and notes).
 
 pub mod attach;
+pub mod diff;
 pub mod launch;
 pub mod logs;
 pub mod prune;
 pub mod ps;
+pub mod rm;
+pub mod send;
+pub mod status_line;
 pub mod stop;
+pub mod watch;
 
 use std::io::Write;
 
@@ -32,7 +37,12 @@ pub fn table() -> Commands {
             .command::<stop::Stop>()
             .command::<attach::Attach>()
             .command::<logs::Logs>()
-            .command::<prune::Prune>(),
+            .command::<prune::Prune>()
+            .command::<rm::Rm>()
+            .command::<diff::Diff>()
+            .command::<send::Send>()
+            .command::<watch::Watch>()
+            .command::<status_line::StatusLine>(),
     )
 }
 

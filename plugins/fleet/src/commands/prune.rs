@@ -3,6 +3,8 @@
 //!
 //! An agent whose tmux session still exists is left alone even when its heartbeat
 //! is dead (its sidecar may have died while the runtime runs on): stop it first.
+//! An agent launched with `--worktree` has its worktree and branch removed first,
+//! and is kept when they hold work that would be lost (unless `--force`).
 //!
 //! The history is read and its new entries written, under its lock, before any file
 //! is removed: a history that cannot be written stops the prune with every agent
@@ -23,6 +25,7 @@ use crate::record::AgentRecord;
 use crate::settings::Settings;
 use crate::sidecar;
 use crate::status::Status;
+use crate::worktree::{AgentWorktree, Git};
 
 /// `mosaic fleet prune`.
 pub struct Prune;
@@ -38,9 +41,20 @@ impl Command for Prune {
                  history (`mosaic fleet ps --all`). An agent launched through the gateway \
                  has its gateway key revoked first (`mosaic gateway keys revoke`); one \
                  whose key cannot be revoked is kept. Agents whose tmux session still \
-                 exists, or whose heartbeat cannot be read, are left alone and reported.",
+                 exists, or whose heartbeat cannot be read, are left alone and reported.\n\n\
+                 An agent launched with --worktree has its worktree and branch removed \
+                 too, but only when nothing would be lost: uncommitted changes, \
+                 untracked files, or commits on its branch that no other branch holds \
+                 keep the agent (and say what is there); --force removes them anyway.",
             )
             .arg(ArgSpec::flag("dry_run", "Only say what would be removed").short('n'))
+            .arg(
+                ArgSpec::flag(
+                    "force",
+                    "Also remove worktrees that hold unsaved work (it is lost)",
+                )
+                .short('f'),
+            )
             .example("fleet prune", "Forget dead and stopped agents")
             .example("fleet prune --dry-run", "See what would be forgotten")
     }
@@ -76,6 +90,19 @@ impl Command for Prune {
             for agent in &report.pruned {
                 writeln!(context.out(), "{verb} {agent}")?;
             }
+            for worktree in &report.worktrees {
+                writeln!(
+                    context.out(),
+                    "{} worktree {} and branch {}",
+                    if report.dry_run {
+                        "would remove"
+                    } else {
+                        "removed"
+                    },
+                    worktree.dir.display(),
+                    worktree.branch
+                )?;
+            }
         }
         Ok(0)
     }
@@ -86,6 +113,9 @@ impl Command for Prune {
 pub struct PruneOptions {
     /// `--dry-run`.
     pub dry_run: bool,
+    /// `--force`: remove worktrees even when they hold unsaved work.
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// An agent prune left alone, and why.
@@ -104,6 +134,8 @@ pub struct PruneReport {
     pub dry_run: bool,
     /// The agents removed.
     pub pruned: Vec<String>,
+    /// The worktrees (and branches) of those agents removed with them.
+    pub worktrees: Vec<AgentWorktree>,
     /// The dead or unreadable agents kept.
     pub skipped: Vec<SkippedAgent>,
     /// The invalid history file moved aside, if there was one.
@@ -152,10 +184,68 @@ pub fn prune(context: &Context<'_>, options: &PruneOptions) -> Result<PruneRepor
         }
         prunable.push(record);
     }
+    remove_agents(context, prunable, options, &mut report)?;
+    Ok(report)
+}
+
+/// Removes the agents in `prunable` (dead or stopped, without a tmux session):
+/// their worktrees and branches (kept, with the agent, when they hold unsaved work
+/// and not `--force`), their gateway keys, and their files, noting each in the
+/// pruned history. Agents kept go to `report.skipped`, with the reason.
+pub fn remove_agents(
+    context: &Context<'_>,
+    prunable: Vec<AgentRecord>,
+    options: &PruneOptions,
+    report: &mut PruneReport,
+) -> Result<()> {
+    let run_dir = context.fleet_run_dir();
+    let now = now_unix();
+    // Worktrees first, as the least reversible step: an agent whose worktree
+    // cannot go stays, so its record still names the worktree.
+    let mut git = None;
+    let mut clear = Vec::new();
+    for record in prunable {
+        let Some(worktree) = worktree_of(&record) else {
+            clear.push(record);
+            continue;
+        };
+        match check_worktree(context, &mut git, &worktree, options.force) {
+            Ok(()) => {
+                report.worktrees.push(worktree);
+                clear.push(record);
+            }
+            Err(reason) => report.skipped.push(SkippedAgent {
+                agent: record.agent.clone(),
+                reason,
+            }),
+        }
+    }
+    let prunable = clear;
     if options.dry_run || prunable.is_empty() {
         report.pruned = prunable.into_iter().map(|record| record.agent).collect();
-        return Ok(report);
+        return Ok(());
     }
+    let mut clear = Vec::new();
+    for record in prunable {
+        let Some(worktree) = worktree_of(&record) else {
+            clear.push(record);
+            continue;
+        };
+        let removed = match &git {
+            Some(git) => worktree.remove(git, options.force),
+            None => Err(mosaic_plugin_api::anyhow::anyhow!("git was not found")),
+        };
+        if let Err(error) = removed {
+            report.worktrees.retain(|listed| listed != &worktree);
+            report.skipped.push(SkippedAgent {
+                agent: record.agent.clone(),
+                reason: format!("{error:#}"),
+            });
+            continue;
+        }
+        clear.push(record);
+    }
+    let prunable = clear;
     // The gateway keys of the agents go first: an agent whose key could not be
     // revoked stays, so its record still names the key for the next try.
     let mut revoked = Vec::new();
@@ -174,7 +264,7 @@ pub fn prune(context: &Context<'_>, options: &PruneOptions) -> Result<PruneRepor
     }
     let prunable = revoked;
     if prunable.is_empty() {
-        return Ok(report);
+        return Ok(());
     }
 
     let not_pruned = "the pruned history cannot be updated, so nothing was pruned";
@@ -210,7 +300,44 @@ pub fn prune(context: &Context<'_>, options: &PruneOptions) -> Result<PruneRepor
         }
         report.skipped.extend(kept);
     }
-    Ok(report)
+    Ok(())
+}
+
+/// The agent's worktree, from its metadata.
+fn worktree_of(record: &AgentRecord) -> Option<AgentWorktree> {
+    record
+        .metadata
+        .as_ref()
+        .and_then(|metadata| metadata.worktree.clone())
+}
+
+/// Whether the worktree may go: nothing unsaved in it, or `force`. The reason to
+/// keep it otherwise. Finds `git` on first use.
+fn check_worktree(
+    context: &Context<'_>,
+    git: &mut Option<Git>,
+    worktree: &AgentWorktree,
+    force: bool,
+) -> std::result::Result<(), String> {
+    if git.is_none() {
+        *git = Some(Git::locate(context.env("PATH").as_deref()).map_err(|e| format!("{e:#}"))?);
+    }
+    let Some(git) = git.as_ref() else {
+        return Err("git was not found".to_string());
+    };
+    if force {
+        return Ok(());
+    }
+    let unsaved = worktree.unsaved_work(git).map_err(|e| format!("{e:#}"))?;
+    if unsaved.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "its worktree {} holds {}; commit and merge (or push) what you want to keep, or \
+         remove it anyway with --force",
+        worktree.dir.display(),
+        unsaved.describe(&worktree.branch)
+    ))
 }
 
 /// The history entry of an agent pruned at `now`.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mosaic_plugin_api::anyhow::Result;
-use mosaic_plugin_api::sdk::activity::AgentActivity;
+use mosaic_plugin_api::sdk::activity::{AgentActivity, AgentState};
 use mosaic_plugin_api::sdk::output::{format_age, format_duration, Table};
 use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context, Example};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use crate::history::read_history;
 use crate::process::{now_unix, process_running};
 use crate::record::AgentRecord;
 use crate::settings::Settings;
+use crate::state::{record_state, AgentStateInfo};
 use crate::status::Status;
 
 /// `mosaic fleet ps`.
@@ -34,6 +35,12 @@ impl Command for Ps {
                  that or when no heartbeat ever appeared; stopped after `fleet stop`. \
                  ACTIVITY is the hooks plugin's record of the agent's last tool, or how long \
                  it has been idle.\n\n\
+                 STATE comes from Claude Code's hook events (with Mosaic's hooks installed: \
+                 `mosaic config hooks install`): working (a prompt was submitted or a tool \
+                 runs), waiting (Claude Code asks for a permission or an answer; ACTIVITY \
+                 then shows its message) or idle (it stopped and waits for the next \
+                 prompt), with how long; `-` for agents that are not running or send no \
+                 hook events. --state lists only the agents in one state.\n\n\
                  When the Mosaic gateway is installed and answers within 100 ms, TOKENS \
                  TODAY and COST TODAY show what each agent used through it since 00:00 UTC \
                  (`mosaic gateway usage --by agent --since today`); ps never waits longer, \
@@ -43,7 +50,20 @@ impl Command for Ps {
                  pane's process still exists.",
             )
             .arg(ArgSpec::flag("all", "Also list pruned agents").short('a'))
+            .arg(
+                ArgSpec::flag(
+                    "long",
+                    "Also show each agent's directory (its worktree with --worktree)",
+                )
+                .short('l'),
+            )
+            .arg(
+                ArgSpec::option("state", "Only agents in this state")
+                    .value_name("STATE")
+                    .possible_values(&["working", "waiting", "idle"]),
+            )
             .example("fleet ps", "The agents and their status")
+            .example("fleet ps --state waiting", "The agents waiting for you")
             .with_example(
                 Example::new(
                     "fleet ps --all --json",
@@ -77,7 +97,7 @@ impl Command for Ps {
                 report.run_dir.display()
             )?;
         } else {
-            write!(context.out(), "{}", render_table(&report))?;
+            write!(context.out(), "{}", render_table(&report, options.long))?;
         }
         Ok(0)
     }
@@ -88,6 +108,11 @@ impl Command for Ps {
 pub struct PsOptions {
     /// `--all`: include pruned agents.
     pub all: bool,
+    /// `--long`: a DIR column.
+    #[serde(default)]
+    pub long: bool,
+    /// `--state`: only agents in this state (`working`, `waiting`, `idle`).
+    pub state: Option<String>,
 }
 
 /// One row of `fleet ps` (and one object of its `--json` output).
@@ -101,6 +126,11 @@ pub struct AgentRow {
     pub command: Vec<String>,
     /// Its working directory.
     pub cwd: Option<PathBuf>,
+    /// The branch of its worktree, when launched with `--worktree`.
+    pub branch: Option<String>,
+    /// Its worktree (repository, directory, branch, base commit), when launched
+    /// with `--worktree`.
+    pub worktree: Option<crate::worktree::AgentWorktree>,
     /// Its tmux session.
     pub session: String,
     /// The pane process's pid.
@@ -109,6 +139,15 @@ pub struct AgentRow {
     pub pid_exists: bool,
     /// alive, stale, dead, stopped, unknown or pruned.
     pub status: Status,
+    /// working, waiting or idle, while it may be running and its runtime sends hook
+    /// events.
+    pub state: Option<AgentState>,
+    /// When it entered that state (Unix seconds).
+    pub state_since: Option<u64>,
+    /// How long it has been in that state, in seconds.
+    pub state_seconds: Option<u64>,
+    /// What it waits for, when waiting.
+    pub state_message: Option<String>,
     /// The heartbeat interval in seconds.
     pub interval: Option<u64>,
     /// The last heartbeat (Unix seconds).
@@ -184,10 +223,16 @@ pub fn list_agents(context: &Context<'_>, options: &PsOptions) -> Result<PsRepor
         runtime: pruned.runtime,
         command: pruned.command,
         cwd: None,
+        branch: None,
+        worktree: None,
         session: pruned.session,
         pid: pruned.pane_pid,
         pid_exists: false,
         status: Status::Pruned,
+        state: None,
+        state_since: None,
+        state_seconds: None,
+        state_message: None,
         interval: None,
         last_beat_at: pruned.last_beat_at,
         last_beat_age_seconds: pruned.last_beat_at.map(|at| now.saturating_sub(at)),
@@ -200,6 +245,14 @@ pub fn list_agents(context: &Context<'_>, options: &PsOptions) -> Result<PsRepor
         usage_today: None,
         problems: Vec::new(),
     }));
+    if let Some(wanted) = options.state.as_deref() {
+        let wanted = AgentState::parse(wanted).ok_or_else(|| {
+            mosaic_plugin_api::anyhow::anyhow!(
+                "unknown state `{wanted}`: use working, waiting or idle"
+            )
+        })?;
+        agents.retain(|row| row.state == Some(wanted));
+    }
     let gateway_usage = if agents.iter().any(|row| row.status != Status::Pruned) {
         add_usage(&mut agents, usage_today(context, PS_USAGE_BUDGET))
     } else {
@@ -244,6 +297,7 @@ fn add_usage(agents: &mut [AgentRow], usage: UsageToday) -> GatewayUsageStatus {
 }
 
 fn row_from_record(record: AgentRecord, now: u64) -> AgentRow {
+    let state = record_state(&record);
     let pid = record.pane_pid();
     let session = record.session();
     let last_beat_at = record.heartbeat.as_ref().map(|heartbeat| heartbeat.beat_at);
@@ -265,10 +319,21 @@ fn row_from_record(record: AgentRecord, now: u64) -> AgentRow {
             .map(|metadata| metadata.command.clone())
             .unwrap_or_default(),
         cwd: metadata.as_ref().map(|metadata| metadata.cwd.clone()),
+        branch: metadata
+            .as_ref()
+            .and_then(|metadata| metadata.worktree.as_ref())
+            .map(|worktree| worktree.branch.clone()),
+        worktree: metadata
+            .as_ref()
+            .and_then(|metadata| metadata.worktree.clone()),
         session,
         pid,
         pid_exists: pid.is_some_and(process_running),
         status: record.status,
+        state: state.as_ref().map(|info| info.state),
+        state_since: state.as_ref().map(|info| info.since),
+        state_seconds: state.as_ref().map(|info| now.saturating_sub(info.since)),
+        state_message: state.and_then(|info| info.message),
         interval,
         last_beat_at,
         last_beat_age_seconds: last_beat_at.map(|at| now.saturating_sub(at)),
@@ -306,13 +371,41 @@ pub fn describe_activity(activity: &AgentActivity, now: u64) -> String {
     "-".to_string()
 }
 
-fn render_table(report: &PsReport) -> String {
+/// STATE: the state and how long, e.g. `waiting 2m 5s`; `-` without one.
+pub fn describe_state(info: Option<&AgentStateInfo>, now: u64) -> String {
+    match info {
+        Some(info) => format!(
+            "{} {}",
+            info.state,
+            format_duration(Duration::from_secs(now.saturating_sub(info.since)))
+        ),
+        None => "-".to_string(),
+    }
+}
+
+/// The longest waiting message the ACTIVITY column shows (the rest is `…`).
+const MESSAGE_WIDTH: usize = 48;
+
+/// `text` cut to `width` characters, ending in `…` when cut.
+fn shorten(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut short: String = text.chars().take(width.saturating_sub(1)).collect();
+    short.push('…');
+    short
+}
+
+/// The table; BRANCH when an agent has a worktree, DIR with `--long`.
+fn render_table(report: &PsReport, long: bool) -> String {
     let with_usage = report.gateway_usage.status == "ok";
+    let with_branch = report.agents.iter().any(|row| row.branch.is_some());
     let mut headers = vec![
         "agent",
         "runtime",
         "pid",
         "status",
+        "state",
         "last beat",
         "uptime",
         "activity",
@@ -320,7 +413,13 @@ fn render_table(report: &PsReport) -> String {
     if with_usage {
         headers.extend(["tokens today", "cost today"]);
     }
+    if with_branch {
+        headers.push("branch");
+    }
     headers.push("session");
+    if long {
+        headers.push("dir");
+    }
     let mut table = Table::new(&headers);
     let now = report.now;
     for row in &report.agents {
@@ -335,15 +434,17 @@ fn render_table(report: &PsReport) -> String {
             row.pid
                 .map_or_else(|| "-".to_string(), |pid| pid.to_string()),
             row.status.to_string(),
+            describe_state(row_state(row).as_ref(), now),
             last_beat,
             row.uptime_seconds.map_or_else(
                 || "-".to_string(),
                 |seconds| format_duration(Duration::from_secs(seconds)),
             ),
-            row.activity.as_ref().map_or_else(
-                || "-".to_string(),
-                |activity| describe_activity(activity, now),
-            ),
+            match (&row.state_message, &row.activity) {
+                (Some(message), _) => shorten(message, MESSAGE_WIDTH),
+                (None, Some(activity)) => describe_activity(activity, now),
+                (None, None) => "-".to_string(),
+            },
         ];
         if with_usage {
             match &row.usage_today {
@@ -354,15 +455,47 @@ fn render_table(report: &PsReport) -> String {
                 None => cells.extend(["-".to_string(), "-".to_string()]),
             }
         }
+        if with_branch {
+            cells.push(row.branch.clone().unwrap_or_else(|| "-".to_string()));
+        }
         cells.push(row.session.clone());
+        if long {
+            cells.push(
+                row.cwd
+                    .as_ref()
+                    .map_or_else(|| "-".to_string(), |cwd| cwd.display().to_string()),
+            );
+        }
         table.add_row(cells);
     }
     table.render()
 }
 
+/// The state of a row, as [`describe_state`] takes it.
+fn row_state(row: &AgentRow) -> Option<AgentStateInfo> {
+    Some(AgentStateInfo {
+        state: row.state?,
+        since: row.state_since?,
+        message: row.state_message.clone(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn state_cells_say_how_long() {
+        let info = AgentStateInfo {
+            state: AgentState::Waiting,
+            since: 40,
+            message: None,
+        };
+        assert_eq!(describe_state(Some(&info), 100), "waiting 1m 0s");
+        assert_eq!(describe_state(None, 100), "-");
+        assert_eq!(shorten("abcdef", 4), "abc…");
+        assert_eq!(shorten("abc", 4), "abc");
+    }
 
     #[test]
     fn activity_says_idle_then_tool_then_event() {

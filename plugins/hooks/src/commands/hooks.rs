@@ -9,7 +9,7 @@ pub fn spec() -> CommandSpec {
         .long_about(
             "Manage Mosaic's Claude Code hooks.\n\n\
              Claude Code runs the hooks listed in $CLAUDE_HOME/settings.json (CLAUDE_HOME \
-             defaults to ~/.claude). Mosaic keeps its own record of its hooks in \
+             defaults to CLAUDE_CONFIG_DIR, Claude Code's own variable, else ~/.claude). Mosaic keeps its own record of its hooks in \
              $CLAUDE_HOME/hooks-config.json and mirrors the enabled ones into \
              settings.json, leaving every other hook and setting there as it is.\n\n\
              Mosaic's hooks guard Bash commands against a deny-list of destructive \

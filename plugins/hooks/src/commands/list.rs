@@ -31,7 +31,9 @@ impl Command for List {
                  settings.json that the record does not know are listed as `unrecorded`. \
                  Problems in the Bash guard's configuration (hooks.bash_guard in config.json, \
                  e.g. an extra rule whose pattern is not a valid regular expression) are \
-                 reported as warnings naming the file (`warnings` with --json).",
+                 reported as warnings naming the file (`warnings` with --json), and so is a \
+                 CLAUDE_HOME that is not the directory Claude Code reads (CLAUDE_CONFIG_DIR, \
+                 else ~/.claude).",
             )
             .alias("ls")
             .with_example(
@@ -47,11 +49,14 @@ impl Command for List {
     fn run(context: &Context<'_>, _options: NoOptions) -> Result<i32> {
         let paths = super::claude_paths(context)?;
         let binary = mosaic_binary(|key| context.env(key)).ok();
-        let listing = list(
+        let mut listing = list(
             &paths,
             binary.as_deref(),
             &GuardConfig::from_context(context),
         )?;
+        listing
+            .warnings
+            .extend(paths.unread_warning(|key| context.env(key)));
         if context.json() {
             context.print_json(&listing)?;
         } else {
@@ -89,7 +94,8 @@ pub struct Listing {
     pub hooks_config: PathBuf,
     /// One row per hook, then unrecorded Mosaic entries.
     pub hooks: Vec<HookRow>,
-    /// Problems in the Bash guard's configuration (`hooks.bash_guard`).
+    /// Problems in the Bash guard's configuration (`hooks.bash_guard`), and a
+    /// Claude home that Claude Code does not read.
     pub warnings: Vec<String>,
 }
 

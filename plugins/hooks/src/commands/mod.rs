@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod install;
 pub mod list;
 pub mod run;
+pub mod state_change;
 pub mod switch;
 pub mod uninstall;
 
@@ -17,7 +18,7 @@ use mosaic_plugin_api::Context;
 
 use crate::paths::ClaudePaths;
 
-/// Claude Code's files, from `CLAUDE_HOME`/`HOME` as this run sees them.
+/// Claude Code's files, from `CLAUDE_HOME`/`CLAUDE_CONFIG_DIR`/`HOME` as this run sees them.
 pub fn claude_paths(context: &Context<'_>) -> Result<ClaudePaths> {
     ClaudePaths::from_env(|key| context.env(key))
 }

@@ -9,7 +9,9 @@
 //!   SessionEnd): nothing to decide.
 //!
 //! Both record the agent's activity in the fleet run dir ([`crate::activity`]) and
-//! append a line to the audit log ([`crate::audit`]). A problem on Mosaic's side —
+//! append a line to the audit log ([`crate::audit`]). When the event changed the
+//! agent's state and `fleet.on_state_change` is set, they start that command
+//! detached and do not wait for it ([`crate::state_change`]). A problem on Mosaic's side —
 //! unreadable input, an invalid config.json, an unwritable run dir — is written to
 //! stderr and the audit log, and the hook still exits 0 so Claude's tool call goes
 //! on; only a deliberate deny blocks.
@@ -22,11 +24,13 @@ use mosaic_plugin_api::anyhow::{Context as _, Result};
 use mosaic_plugin_api::{ArgSpec, Command, CommandSpec, Context};
 use serde::Deserialize;
 
-use crate::activity;
+use crate::activity::{self, StateChange};
 use crate::audit::{self, AuditEntry};
 use crate::guard::{self, GuardConfig, GuardSettings, Situation};
+use crate::hook_command::mosaic_binary;
 use crate::hooks_config::{ACTIVITY, BASH_GUARD};
 use crate::protocol::{deny_tool_use, HookInput};
+use crate::state_change;
 
 /// `mosaic config hooks run <HOOK>`.
 pub struct Run;
@@ -82,6 +86,7 @@ impl Command for Run {
                 .map(PathBuf::from),
             now: SystemTime::now(),
             guard_config: GuardConfig::from_context(context),
+            state_change_binary: mosaic_binary(|key| context.env(key)).ok(),
         };
         let mut outcome = handle_hook(&environment, hook, &input);
         if let Err(error) = read {
@@ -111,6 +116,9 @@ pub struct HookEnvironment<'a> {
     pub now: SystemTime,
     /// Where the Bash guard's settings come from (read only by `bash-guard`).
     pub guard_config: GuardConfig<'a>,
+    /// The `mosaic` that supervises `fleet.on_state_change` (`None`: the command is
+    /// not started).
+    pub state_change_binary: Option<PathBuf>,
 }
 
 /// What a hook run answers.
@@ -193,8 +201,16 @@ pub fn handle_hook(environment: &HookEnvironment<'_>, hook: &str, input_text: &s
                     &input,
                     since_epoch.as_secs(),
                 );
-                if let Err(error) = result {
-                    problems.push(format!("cannot record the agent's activity: {error:#}"));
+                match result {
+                    Ok(Some(change)) => {
+                        if let Err(error) = start_state_change(environment, &change) {
+                            problems.push(format!("{error:#}"));
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        problems.push(format!("cannot record the agent's activity: {error:#}"))
+                    }
                 }
                 entry.agent = Some(agent);
             }
@@ -209,6 +225,17 @@ pub fn handle_hook(environment: &HookEnvironment<'_>, hook: &str, input_text: &s
         stdout,
         problems,
         audit: entry,
+    }
+}
+
+/// Starts `fleet.on_state_change` for `change`, when it is set.
+fn start_state_change(environment: &HookEnvironment<'_>, change: &StateChange) -> Result<()> {
+    let Some(command) = state_change::configured_command(&environment.config_dir)? else {
+        return Ok(());
+    };
+    match &environment.state_change_binary {
+        Some(binary) => state_change::start(binary, &command, change),
+        None => Ok(()),
     }
 }
 
@@ -236,6 +263,7 @@ mod tests {
             home: Some(PathBuf::from("/home/ada")),
             now: UNIX_EPOCH + Duration::from_secs(1_000),
             guard_config: GuardConfig::from_dir(&root.join("config")),
+            state_change_binary: None,
         }
     }
 
