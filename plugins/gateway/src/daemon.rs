@@ -316,6 +316,7 @@ async fn serve(layout: &Layout, settings: &Settings) -> Result<()> {
     if let Some(cluster) = &backend.cluster {
         tokio::spawn(follow_cluster_events(cluster.events(), state.clone()));
     }
+    state.warm_up_password_checks().await;
     let served = server::serve(listener, state, shutdown_signal()).await;
     // Every answered request has its usage record queued: store them all before the
     // storage closes.

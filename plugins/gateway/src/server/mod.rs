@@ -185,6 +185,14 @@ impl AppState {
             .map_err(|error| ApiError::internal(&error))
     }
 
+    /// Runs one password check the way a login does, before the first connection
+    /// is accepted: the first login after a start then finds the blocking pool's
+    /// thread and the hashing code warm, and costs what every later one does
+    /// (otherwise its extra time would single out the first login after a start).
+    pub async fn warm_up_password_checks(&self) {
+        let _ = self.verify_password("warm-up".to_string(), None).await;
+    }
+
     /// Checks a password; `None` for the hash spends the same work on a dummy hash
     /// and fails (unknown user).
     pub async fn verify_password(
