@@ -295,6 +295,28 @@ fn no_color_sigterm_and_refresh_stats() {
 }
 
 #[test]
+fn the_view_ends_when_its_terminal_goes_away() {
+    let fleet = FleetSandbox::new();
+    let watch = WatchTerminal::start(&fleet, &[], &[]);
+    watch.expect("fleet watch");
+    let shell = watch.tmux(&["display-message", "-p", "-t", "main", "#{pane_pid}"]);
+    let shell: u32 = String::from_utf8_lossy(&shell.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let pid = find_watch_pid(shell).expect("the watch process");
+    // Closing the tmux server hangs up the pane's terminal; crossterm alone would
+    // read end-of-file from it in a busy loop for ever.
+    watch.tmux(&["kill-server"]);
+    let gone = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| stat.contains(") Z "))
+            .unwrap_or(true)
+    };
+    wait_until("the view to end", || gone(pid));
+}
+
+#[test]
 fn watch_needs_a_terminal() {
     let fleet = FleetSandbox::new();
     let run = fleet.run(&["fleet", "watch"]);

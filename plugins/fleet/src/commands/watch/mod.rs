@@ -34,7 +34,7 @@ use crate::settings::Settings;
 use crate::tmux::Tmux;
 use jobs::{Job, JobKind};
 use model::{load_rows, Model};
-use screen::{QuitHandlers, ScreenGuard, Tty};
+use screen::{wait_for_input, QuitHandlers, ScreenGuard, TerminalInput, Tty};
 use view::{FrameData, Message, Mode};
 
 /// The environment variable naming a file that gets one JSON line per refresh.
@@ -211,8 +211,18 @@ impl View<'_, '_> {
             let wait = next_refresh
                 .saturating_duration_since(Instant::now())
                 .min(TICK);
-            if !event::poll(wait).context("cannot read the terminal")? {
-                continue;
+            // Events crossterm has already read come first; otherwise wait on the
+            // terminal ourselves, so a terminal that went away ends the view.
+            if !event::poll(Duration::ZERO).context("cannot read the terminal")? {
+                match wait_for_input(wait) {
+                    TerminalInput::Closed => return Ok(()),
+                    TerminalInput::Quiet => continue,
+                    TerminalInput::Ready => {
+                        if !event::poll(Duration::ZERO).context("cannot read the terminal")? {
+                            continue;
+                        }
+                    }
+                }
             }
             let action = match event::read().context("cannot read the terminal")? {
                 Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),

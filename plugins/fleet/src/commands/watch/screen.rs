@@ -11,6 +11,7 @@ use std::io::Write;
 use std::panic::{self, PanicHookInfo};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crossterm::cursor::{Hide, Show};
 use crossterm::terminal::{
@@ -231,5 +232,42 @@ mod tests {
         }
         .unwrap();
         assert_eq!(current.handler(), SigHandler::SigDfl);
+    }
+}
+
+/// What the terminal has for the view within a wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalInput {
+    /// Bytes to read (crossterm turns them into events).
+    Ready,
+    /// Nothing within the wait.
+    Quiet,
+    /// The terminal is gone (its tmux pane or window closed): the view must end.
+    /// crossterm would read end-of-file from it in a busy loop forever.
+    Closed,
+}
+
+/// Waits up to `wait` for input on the terminal the view reads (stdin, which
+/// `fleet watch` requires to be a terminal).
+pub fn wait_for_input(wait: Duration) -> TerminalInput {
+    let mut poll = libc::pollfd {
+        fd: libc::STDIN_FILENO,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let millis = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one valid pollfd for the duration of the call.
+    let ready = unsafe { libc::poll(&mut poll, 1, millis) };
+    if ready < 0 {
+        // Interrupted by a signal (a quit signal or a resize): let the loop look.
+        return TerminalInput::Quiet;
+    }
+    if poll.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        return TerminalInput::Closed;
+    }
+    if poll.revents & libc::POLLIN != 0 {
+        TerminalInput::Ready
+    } else {
+        TerminalInput::Quiet
     }
 }
