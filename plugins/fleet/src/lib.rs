@@ -36,8 +36,8 @@ impl Plugin for Fleet {
     fn manifest(&self) -> Manifest {
         let manifest = Manifest::new("fleet", env!("CARGO_PKG_VERSION"))
             .description(
-                "Run agent runtimes in tmux with heartbeats: launch, ps, stop, attach, logs, \
-                 prune",
+                "Run agent runtimes in tmux with heartbeats, worktrees and live state: launch, \
+                 ps, watch, send, diff, stop, rm",
             )
             .host_requirement(">=0.2.0, <0.3.0");
         settings::config_keys()

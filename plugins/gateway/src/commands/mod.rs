@@ -55,11 +55,14 @@ const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 pub fn group_spec() -> CommandSpec {
     CommandSpec::new(
         "gateway",
-        "Run and manage the local gateway daemon (auth, storage)",
+        "Run and manage the local gateway daemon (auth, keys, Anthropic API proxy)",
     )
     .long_about(
-        "The gateway is a local daemon with a JSON API (users, sessions, admin) that \
-             the agents and the web UI talk to. `mosaic gateway install` configures it, \
+        "The gateway is a local daemon with a JSON API (users, sessions, admin, API keys, \
+             usage) that the agents and the web UI talk to, and an Anthropic Messages API \
+             proxy: agents call it with their own Mosaic key (`mosaic gateway keys \
+             create`), it calls Anthropic with the one real key and meters and limits every \
+             request (`mosaic gateway usage`). `mosaic gateway install` configures it, \
              installs it as a service (systemd user unit, launchd agent, or the built-in \
              supervisor), starts it and creates the first admin.",
     )
