@@ -89,7 +89,8 @@ system_packages=(
     tmux              # fleet plugin: agents run in detached tmux sessions
     redis-server      # gateway team tier: throwaway Redis/Valkey servers in tests
     procps            # ps, kill, pgrep: not in minimal Debian images
-    chromium          # gateway: a real browser checks CORS from the allowed origin
+    chromium          # gateway: a real browser checks CORS and drives the dashboard
+    chromium-driver   # gateway: chromedriver, the WebDriver server the dashboard tests use
 )
 # PostgreSQL 15 (gateway team tier): tests run initdb/pg_ctl from this directory.
 if [[ ! -x /usr/lib/postgresql/15/bin/initdb ]]; then

@@ -525,6 +525,7 @@ fn install_hint(program: &str) -> String {
         "redis-server" => "apt-get install redis-server",
         "initdb" | "pg_ctl" | "psql" => "apt-get install postgresql-15",
         "chromium" => "apt-get install chromium",
+        "chromedriver" => "apt-get install chromium-driver",
         other => return format!("install {other}; scripts/test.sh lists what the tests need"),
     };
     format!("install it with `{how}` (scripts/test.sh does this when run as root)")

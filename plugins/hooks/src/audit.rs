@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use mosaic_plugin_api::anyhow::{Context as _, Result};
 use mosaic_plugin_api::sdk::fs::{create_dir_all_with_mode, FileLock};
 use mosaic_plugin_api::sdk::redact::redact_secrets;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Size at which the log is rotated.
 pub const MAX_LOG_BYTES: u64 = 10 * 1024 * 1024;
@@ -28,8 +28,10 @@ pub fn audit_log_path(config_dir: &Path) -> PathBuf {
     config_dir.join("hooks").join("audit.jsonl")
 }
 
-/// One line of the audit log.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// One line of the audit log (read back by `mosaic config hooks audit`; a field
+/// missing from an older line reads as empty).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AuditEntry {
     /// When the hook ran (Unix milliseconds).
     pub timestamp_ms: u64,

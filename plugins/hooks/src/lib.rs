@@ -30,6 +30,7 @@ pub mod store;
 
 use mosaic_plugin_api::{Commands, Manifest, Plugin};
 
+use commands::audit::Audit;
 use commands::disable::Disable;
 use commands::enable::Enable;
 use commands::install::Install;
@@ -61,6 +62,7 @@ impl Plugin for Hooks {
                 .command::<Enable>()
                 .command::<Disable>()
                 .command::<Uninstall>()
+                .command::<Audit>()
                 .command::<Run>()
                 .command::<StateChange>(),
         )

@@ -218,6 +218,7 @@ fn manifest_mounts_under_config_and_declares_the_guard_keys() {
             "enable",
             "disable",
             "uninstall",
+            "audit",
             "run",
             "state-change"
         ]

@@ -44,7 +44,8 @@ impl Command for Ps {
                  When the Mosaic gateway is installed and answers within 100 ms, TOKENS \
                  TODAY and COST TODAY show what each agent used through it since 00:00 UTC \
                  (`mosaic gateway usage --by agent --since today`); ps never waits longer, \
-                 and leaves the columns out when it does not answer in time.\n\n\
+                 and leaves the columns out when it does not answer in time (or with \
+                 --no-usage).\n\n\
                  Dead agents stay listed until `mosaic fleet prune`; --all also lists pruned \
                  ones. With --json, one document with every field, including whether the \
                  pane's process still exists.",
@@ -57,6 +58,10 @@ impl Command for Ps {
                 )
                 .short('l'),
             )
+            .arg(ArgSpec::flag(
+                "no_usage",
+                "Do not ask the gateway for today's usage (the gateway itself uses this)",
+            ))
             .arg(
                 ArgSpec::option("state", "Only agents in this state")
                     .value_name("STATE")
@@ -113,6 +118,10 @@ pub struct PsOptions {
     pub long: bool,
     /// `--state`: only agents in this state (`working`, `waiting`, `idle`).
     pub state: Option<String>,
+    /// `--no-usage`: skip asking the gateway (the gateway's dashboard runs `ps`
+    /// and has the usage itself; asking it back would wait on its own request).
+    #[serde(default)]
+    pub no_usage: bool,
 }
 
 /// One row of `fleet ps` (and one object of its `--json` output).
@@ -253,7 +262,12 @@ pub fn list_agents(context: &Context<'_>, options: &PsOptions) -> Result<PsRepor
         })?;
         agents.retain(|row| row.state == Some(wanted));
     }
-    let gateway_usage = if agents.iter().any(|row| row.status != Status::Pruned) {
+    let gateway_usage = if options.no_usage {
+        GatewayUsageStatus {
+            status: "unavailable",
+            reason: Some("--no-usage".to_string()),
+        }
+    } else if agents.iter().any(|row| row.status != Status::Pruned) {
         add_usage(&mut agents, usage_today(context, PS_USAGE_BUDGET))
     } else {
         GatewayUsageStatus {

@@ -2,8 +2,10 @@
 //! handler require a session ([`SignedIn`]) or an admin ([`Admin`]).
 //!
 //! A session token is 32 random bytes (hex), sent back both in the JSON body (for
-//! API clients: `Authorization: Bearer …`) and as an HttpOnly cookie (for the web
-//! UI). Stores keep only its SHA-256. Every failure to authenticate is the same 401,
+//! API clients: `Authorization: Bearer …`) and as an HttpOnly, SameSite=Strict
+//! cookie (for the dashboard). Stores keep only its SHA-256. Requests authenticated
+//! by the cookie also need the session's CSRF token to change anything
+//! ([`super::dashboard::csrf`]); login and `GET /api/auth/me` hand it out. Every failure to authenticate is the same 401,
 //! so a client cannot tell an unknown email from a wrong password, or a forged
 //! token from an expired one.
 
@@ -18,6 +20,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::dashboard::csrf::csrf_token;
 use super::error::{ApiError, ApiJson};
 use super::AppState;
 use crate::clock::unix_now;
@@ -49,7 +52,8 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|token| !token.is_empty())
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+/// The session cookie's token, if the request has one.
+pub fn cookie_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -61,7 +65,7 @@ fn cookie_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The session token of a request: the bearer token, else the cookie.
-fn session_token(headers: &HeaderMap) -> Option<&str> {
+pub fn session_token(headers: &HeaderMap) -> Option<&str> {
     bearer_token(headers).or_else(|| cookie_token(headers))
 }
 
@@ -71,6 +75,8 @@ pub struct SignedIn {
     pub session: Session,
     /// The stored hash of its token.
     pub token_hash: TokenHash,
+    /// The session's CSRF token (see [`csrf_token`]).
+    pub csrf_token: String,
 }
 
 impl FromRequestParts<AppState> for SignedIn {
@@ -85,6 +91,7 @@ impl FromRequestParts<AppState> for SignedIn {
             Some(session) => Ok(SignedIn {
                 session,
                 token_hash: hash,
+                csrf_token: csrf_token(token),
             }),
             None => Err(ApiError::unauthenticated()),
         }
@@ -116,9 +123,11 @@ pub struct LoginBody {
     password: String,
 }
 
-fn session_cookie(token: &str, max_age: u64) -> HeaderValue {
+/// The session cookie: never readable by scripts (HttpOnly) and never sent with a
+/// request another site starts (SameSite=Strict).
+pub fn session_cookie(token: &str, max_age: u64) -> HeaderValue {
     let cookie =
-        format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}");
+        format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}");
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -160,6 +169,7 @@ pub async fn login(
         "token": token,
         "expires_at": expires_at,
         "user": user,
+        "csrf_token": csrf_token(&token),
     }))
     .into_response();
     response.headers_mut().insert(
@@ -186,11 +196,12 @@ pub async fn logout(
     Ok(response)
 }
 
-/// `GET /api/auth/me`: the signed-in user.
+/// `GET /api/auth/me`: the signed-in user, and the session's CSRF token.
 pub async fn me(signed_in: SignedIn) -> Response {
     Json(json!({
         "user": signed_in.session.user,
         "expires_at": signed_in.session.expires_at,
+        "csrf_token": signed_in.csrf_token,
     }))
     .into_response()
 }
@@ -217,11 +228,14 @@ mod tests {
     }
 
     #[test]
-    fn the_cookie_is_http_only() {
+    fn the_cookie_is_http_only_and_strict() {
         let cookie = session_cookie("t", 60);
         let text = cookie.to_str().unwrap();
         assert!(
-            text.contains("HttpOnly") && text.contains("Max-Age=60"),
+            text.contains("; HttpOnly;")
+                && text.contains("; SameSite=Strict;")
+                && text.contains("; Path=/;")
+                && text.contains("Max-Age=60"),
             "{text}"
         );
     }

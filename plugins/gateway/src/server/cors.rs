@@ -17,7 +17,7 @@ use super::AppState;
 /// Methods the API uses, announced in preflight answers.
 pub const ALLOWED_METHODS: &str = "GET, POST, DELETE, OPTIONS";
 /// Request headers a browser may send, announced in preflight answers.
-pub const ALLOWED_HEADERS: &str = "authorization, content-type";
+pub const ALLOWED_HEADERS: &str = "authorization, content-type, x-csrf-token";
 /// How long a browser may cache a preflight answer, in seconds.
 pub const PREFLIGHT_MAX_AGE: &str = "600";
 

@@ -10,12 +10,17 @@
 //! | `GET /api/auth/me` | session | the current user |
 //! | `GET/POST /api/users` | admin | list / create users |
 //! | `DELETE /api/users/{id}` | admin | delete a user |
+//! | `POST /api/users/{id}/password` | admin | reset a user's password (ends their sessions) |
 //! | `GET/POST /api/keys` | admin | list / create the proxy's API keys |
 //! | `DELETE /api/keys/{name}` | admin | revoke a key |
 //! | `GET /api/usage` | session | usage per key, user, agent, model or day (a user: their own keys) |
+//! | `GET /api/usage/chart.svg` | session | tokens and cost per day as an SVG chart ([`dashboard::chart`]) |
+//! | `GET /api/agents`, `GET /api/agents/{name}` | session | the fleet's agents ([`dashboard::agents`]) |
+//! | `GET /`, `/login`, `/agents`, `/usage`, `/keys`, `/users`, `/assets/*` | see [`dashboard`] | the web dashboard |
 //! | `POST /v1/messages`, `POST /v1/messages/count_tokens`, `GET /v1/models` | Mosaic API key | the Anthropic API proxy ([`proxy`]) |
 //!
-//! The API routes share a request timeout, a small body limit and CORS; the proxy
+//! The API routes share a request timeout, a small body limit, CORS and CSRF
+//! protection ([`dashboard::csrf`]); the proxy
 //! routes have neither timeout (streams last minutes) nor CORS, and their own body
 //! limit ([`proxy::PROXY_BODY_LIMIT_BYTES`]).
 //!
@@ -25,6 +30,7 @@ mod auth;
 mod bootstrap;
 pub mod connections;
 pub mod cors;
+pub mod dashboard;
 pub mod error;
 mod keys_api;
 pub mod proxy;
@@ -33,7 +39,7 @@ mod users;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -49,6 +55,7 @@ use tower_http::trace::TraceLayer;
 
 pub use bootstrap::BootstrapGate;
 pub use connections::{ConnectionLimits, SHUTDOWN_GRACE};
+pub use dashboard::agents::MosaicCommand;
 
 use crate::secrets;
 use crate::settings::Tier;
@@ -87,6 +94,9 @@ struct StateInner {
     degraded: AtomicBool,
     /// The Anthropic API proxy.
     proxy: proxy::Proxy,
+    /// The dashboard's agent list (set on first use: this same `mosaic` binary,
+    /// unless [`AppState::use_mosaic_command`] chose another).
+    agents: OnceLock<dashboard::agents::AgentsSource>,
 }
 
 impl AppState {
@@ -137,6 +147,7 @@ impl AppState {
                 dummy_hash,
                 degraded: AtomicBool::new(false),
                 proxy,
+                agents: OnceLock::new(),
             }),
         }
     }
@@ -149,6 +160,23 @@ impl AppState {
     /// The Anthropic API proxy.
     pub fn proxy(&self) -> &proxy::Proxy {
         &self.inner.proxy
+    }
+
+    /// The dashboard's agent list.
+    pub fn agents(&self) -> &dashboard::agents::AgentsSource {
+        self.inner
+            .agents
+            .get_or_init(|| dashboard::agents::AgentsSource::new(MosaicCommand::this_binary()))
+    }
+
+    /// Makes the dashboard ask `command` (instead of this `mosaic` binary) for the
+    /// fleet's agents and the hooks' activity; false when the agent list was
+    /// already used.
+    pub fn use_mosaic_command(&self, command: MosaicCommand) -> bool {
+        self.inner
+            .agents
+            .set(dashboard::agents::AgentsSource::new(command))
+            .is_ok()
     }
 
     /// The one allowed CORS origin.
@@ -220,16 +248,23 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/me", get(auth::me))
         .route("/api/users", get(users::list).post(users::create))
         .route("/api/users/{id}", delete(users::remove))
+        .route("/api/users/{id}/password", post(users::reset_password))
         .route("/api/keys", get(keys_api::list).post(keys_api::create))
         .route("/api/keys/{name}", delete(keys_api::revoke))
         .route("/api/usage", get(usage_api::summary))
+        .route("/api/usage/chart.svg", get(dashboard::chart::usage_chart))
+        .route("/api/agents", get(dashboard::agents::list))
+        .route("/api/agents/{name}", get(dashboard::agents::show))
+        .merge(dashboard::page_routes())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(from_fn(request_timeout))
         .layer(from_fn(refuse_announced_oversize))
+        .layer(from_fn_with_state(state.clone(), dashboard::csrf::protect))
         .layer(from_fn_with_state(state.clone(), cors::cors));
     api.merge(proxy::routes())
+        .layer(from_fn(dashboard::nosniff))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal(&"a request handler panicked").into_response()
         }))

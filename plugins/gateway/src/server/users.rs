@@ -1,5 +1,5 @@
 //! User management, admins only: `GET /api/users`, `POST /api/users`,
-//! `DELETE /api/users/{id}`.
+//! `DELETE /api/users/{id}`, `POST /api/users/{id}/password`.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -67,17 +67,46 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(json!({ "user": user }))).into_response())
 }
 
+/// The user id of a path; any id that is not a number (not even valid UTF-8 once
+/// decoded) names no user.
+fn user_id(id: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+    id.ok()
+        .and_then(|Path(id)| id.parse().ok())
+        .ok_or_else(|| ApiError::not_found("no such user"))
+}
+
+/// The body of `POST /api/users/{id}/password`; unknown fields are refused (422).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    password: String,
+}
+
+/// `POST /api/users/{id}/password`: sets a user's password and ends every session
+/// of theirs (an admin resetting their own password signs out too); 204.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    id: Result<Path<String>, PathRejection>,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> Result<Response, ApiError> {
+    let id = user_id(id)?;
+    validate_password(&body.password).map_err(|error| ApiError::invalid(error.to_string()))?;
+    let password_hash = state.hash_password(body.password).await?;
+    let backend = state.backend();
+    backend.users.set_password_hash(id, password_hash).await?;
+    backend.sessions.delete_user_sessions(id).await?;
+    tracing::info!(user_id = id, by = admin.session.user.id, "password reset");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// `DELETE /api/users/{id}`: deletes a user and ends their sessions.
 pub async fn remove(
     State(state): State<AppState>,
     Admin(admin): Admin,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    // Any id that is not a number (not even valid UTF-8 once decoded) names no user.
-    let id: i64 = id
-        .ok()
-        .and_then(|Path(id)| id.parse().ok())
-        .ok_or_else(|| ApiError::not_found("no such user"))?;
+    let id = user_id(id)?;
     let backend = state.backend();
     backend.users.delete_user(id).await?;
     backend.sessions.delete_user_sessions(id).await?;

@@ -223,6 +223,8 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
     /// Deletes a user; refuses to delete the last admin.
     async fn delete_user(&self, id: i64) -> Result<(), StoreError>;
+    /// Replaces a user's password hash ([`StoreError::NotFound`] for an unknown id).
+    async fn set_password_hash(&self, id: i64, password_hash: String) -> Result<(), StoreError>;
     /// Flushes and releases the storage; called once at shutdown.
     async fn close(&self) -> Result<(), StoreError>;
 }

@@ -818,6 +818,24 @@ impl UserStore for PostgresStore {
         .await
     }
 
+    async fn set_password_hash(&self, id: i64, password_hash: String) -> Result<(), StoreError> {
+        bounded(async {
+            let client = self.client().await?;
+            let changed = client
+                .execute(
+                    &format!("UPDATE {SCHEMA}.users SET password_hash = $1 WHERE id = $2"),
+                    &[&password_hash, &id],
+                )
+                .await
+                .map_err(pg_error)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn close(&self) -> Result<(), StoreError> {
         self.pool.close();
         Ok(())

@@ -611,6 +611,22 @@ impl UserStore for SqliteStore {
         .await
     }
 
+    async fn set_password_hash(&self, id: i64, password_hash: String) -> Result<(), StoreError> {
+        self.with_connection(move |connection| {
+            let changed = connection
+                .execute(
+                    "UPDATE users SET password_hash = ?1 WHERE id = ?2",
+                    rusqlite::params![password_hash, id],
+                )
+                .map_err(backend)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn close(&self) -> Result<(), StoreError> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {

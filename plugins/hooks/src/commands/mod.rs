@@ -3,6 +3,7 @@
 //! a `run` that calls one plain function the tests call directly and prints the
 //! result. The group itself is [`hooks`]; the table in [`crate::Hooks`] lists them.
 
+pub mod audit;
 pub mod disable;
 pub mod enable;
 pub mod hooks;
