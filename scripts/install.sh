@@ -3,8 +3,9 @@
 #
 #   scripts/install.sh [--prefix DIR] [--plugins a,b,...|all] [--debug]
 #
-# Installs PREFIX/bin/mosaic and PREFIX/lib/mosaic/plugins/libmosaic_<name>.so
-# (default prefix ~/.local, default all plugins under plugins/). Re-running upgrades
+# Installs PREFIX/bin/mosaic, PREFIX/lib/mosaic/plugins/libmosaic_<name>.so
+# (default prefix ~/.local, default all plugins under plugins/) and the plugin SDK
+# for `mosaic plugins new`, PREFIX/share/mosaic/sdk/mosaic-plugin-api. Re-running upgrades
 # in place: every file is copied to a temporary name in the target directory and
 # renamed over the old one, so running mosaic processes (e.g. a gateway) keep their
 # mapped copy and never see a half-written library.
@@ -18,7 +19,7 @@ plugins_arg="all"
 profile="release"
 
 usage() {
-    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -99,6 +100,33 @@ done
 if [[ ${#selected[@]} -eq 0 ]]; then
     echo "no plugins selected: mosaic has only its built-in commands" >&2
 fi
+
+# The plugin SDK, for `mosaic plugins new`: the mosaic-plugin-api crate exactly as
+# it would be published (`cargo package`: its own files, workspace settings
+# resolved), extracted to PREFIX/share/mosaic/sdk/mosaic-plugin-api. It is
+# extracted beside its place and renamed into it, so a plugin build never sees a
+# half-extracted SDK. `--touch`: cargo packages files with a fixed old mtime, and a
+# plugin's build would then not notice an upgraded SDK.
+sdk_root="$prefix/share/mosaic/sdk"
+sdk_dir="$sdk_root/mosaic-plugin-api"
+api_version="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$repo_root/plugin-api/Cargo.toml" | head -1)"
+[[ -n "$api_version" ]] || die "cannot read the version of plugin-api/Cargo.toml"
+cargo package --manifest-path "$repo_root/Cargo.toml" -p mosaic-plugin-api \
+    --allow-dirty --no-verify --quiet
+crate_file="${CARGO_TARGET_DIR:-$repo_root/target}/package/mosaic-plugin-api-$api_version.crate"
+[[ -f "$crate_file" ]] || die "cargo package produced no $crate_file"
+mkdir -p "$sdk_root"
+sdk_staging="$(mktemp -d "$sdk_root/.mosaic-plugin-api.new.XXXXXX")"
+tar -xzf "$crate_file" -C "$sdk_staging" --strip-components=1 --no-same-owner --touch
+chmod 0755 "$sdk_staging"
+sdk_old=""
+if [[ -e "$sdk_dir" ]]; then
+    sdk_old="$(mktemp -d "$sdk_root/.mosaic-plugin-api.old.XXXXXX")"
+    mv -T "$sdk_dir" "$sdk_old"
+fi
+mv -T "$sdk_staging" "$sdk_dir"
+[[ -n "$sdk_old" ]] && rm -rf "$sdk_old"
+echo "installed $sdk_dir (mosaic-plugin-api $api_version, for mosaic plugins new)"
 
 case ":$PATH:" in
     *":$bin_dir:"*) ;;

@@ -203,7 +203,7 @@ pub fn open_module(
     // abi_stable's own version check lets a plugin built against a *newer* 0.N pass
     // and then fails it in the layout check, whose message names neither version.
     if let Some(version) = &parsed_version {
-        if api_series(version) != api_series(API_VERSION) {
+        if !loads_api_version(version) {
             return Err(incompatible_api_version(path, version, API_VERSION));
         }
     }
@@ -225,6 +225,19 @@ pub fn open_module(
     .map_err(|error| classify(path, error, Some(api_version.clone())))?;
     remember(path, module);
     Ok((module, api_version))
+}
+
+/// Whether this host loads plugins built against mosaic-plugin-api `version`: the
+/// same series (`0.2.x` for a 0.2 host, older or newer patch alike; after 1.0 the
+/// same major), as plugin-api/README.md's versioning policy says. Plugin
+/// distribution asks this of a release before downloading it.
+pub fn loads_api_version(version: &str) -> bool {
+    api_series(version) == api_series(API_VERSION)
+}
+
+/// The series of this host's plugin API, as people write it: `0.2.x`.
+pub fn host_api_series() -> String {
+    format!("{}.x", api_series(API_VERSION))
 }
 
 /// The refusal of a plugin built against `actual`, not compatible with `expected`.

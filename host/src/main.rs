@@ -10,6 +10,7 @@
 //! - [`trust`], [`discovery`], [`loader`], [`cache`], [`registry`]: find, vet, load
 //!   and remember plugins, and decide who owns which command;
 //! - [`progress`]: the spinners and bars on stderr;
+//! - [`distribution`]: publisher keys and signed plugin indexes;
 //! - [`session`]: the state of this process (flags, dirs, plugins, indicators);
 //! - [`tree`]: the clap tree; [`root_help`]: `mosaic --help` from a cache of its
 //!   rendered text; [`dispatch`]: running a plugin command and the host services it
@@ -22,6 +23,7 @@ mod builtins;
 mod cache;
 mod discovery;
 mod dispatch;
+mod distribution;
 mod globals;
 mod known_plugins;
 mod loader;

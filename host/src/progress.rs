@@ -170,6 +170,15 @@ impl Indicators {
         }
     }
 
+    /// A bar for a wait of the host itself whose size is known (the bytes of a
+    /// download); it disappears when the returned value is dropped.
+    pub fn bar(&self, message: &str, total: u64) -> HostIndicator<'_> {
+        HostIndicator {
+            indicators: self,
+            id: self.start(HOST_RUN, message, Some(total)),
+        }
+    }
+
     fn spinner_style(&self) -> ProgressStyle {
         let template = if self.color {
             "{spinner:.cyan} {msg}"
@@ -229,6 +238,14 @@ impl HostIndicator<'_> {
     pub fn set_message(&self, message: &str) {
         self.indicators
             .update(HOST_RUN, self.id, Some(message.to_string()), None);
+    }
+}
+
+impl HostIndicator<'_> {
+    /// Moves a bar to `position` (of its total).
+    pub fn set_position(&self, position: u64) {
+        self.indicators
+            .update(HOST_RUN, self.id, None, Some(position));
     }
 }
 

@@ -96,7 +96,30 @@ pub fn table() -> Builtins {
                 .builtin::<plugins::info::Info>()
                 .builtin::<plugins::install::Install>()
                 .builtin::<plugins::remove::Remove>()
-                .builtin::<plugins::doctor::Doctor>(),
+                .builtin::<plugins::search::Search>()
+                .builtin::<plugins::outdated::Outdated>()
+                .builtin::<plugins::upgrade::Upgrade>()
+                .group(
+                    plugins::index_source::group_spec(),
+                    Builtins::new()
+                        .builtin::<plugins::index_source::Add>()
+                        .builtin::<plugins::index_source::Remove>()
+                        .builtin::<plugins::index_source::List>(),
+                )
+                .group(
+                    plugins::trust::group_spec(),
+                    Builtins::new()
+                        .builtin::<plugins::trust::Add>()
+                        .builtin::<plugins::trust::List>()
+                        .builtin::<plugins::trust::Remove>(),
+                )
+                .builtin::<plugins::doctor::Doctor>()
+                .builtin::<plugins::new::New>()
+                .builtin::<plugins::keygen::Keygen>()
+                .group(
+                    plugins::index::group_spec(),
+                    Builtins::new().builtin::<plugins::index::Add>(),
+                ),
         )
         .builtin::<completions::Completions>()
 }

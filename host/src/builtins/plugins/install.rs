@@ -1,5 +1,7 @@
 //! `mosaic plugins install FILE [--force]`: vet a plugin library and copy it into the
-//! user plugin directory.
+//! user plugin directory. `mosaic plugins install NAME[@VERSION]` finds the plugin in
+//! the configured indexes instead and installs it through the same vetting
+//! ([`vet_library`]; the download side is `from_index`).
 //!
 //! The file is loaded first (ABI check, manifest, host requirement): nothing is
 //! copied unless it would work. The copy is atomic (temp file + rename), so a running
@@ -20,8 +22,10 @@ use mosaic_plugin_api::sdk::fs::{atomic_copy, create_dir_all_with_mode};
 use mosaic_plugin_api::{ArgSpec, CommandSpec};
 use serde::Deserialize;
 
+use crate::builtins::plugins::from_index::install_named;
 use crate::builtins::Builtin;
-use crate::loader::{probe, PluginSummary};
+use crate::distribution::provenance;
+use crate::loader::{probe, LoadedPlugin, PluginSummary};
 use crate::paths::plugin_file_name;
 use crate::registry::{command_words, Holder};
 use crate::session::Session;
@@ -32,11 +36,24 @@ pub struct Install;
 /// The options of `mosaic plugins install`.
 #[derive(Debug, Deserialize)]
 pub struct InstallOptions {
-    /// The plugin library.
-    pub file: PathBuf,
+    /// The plugin library, or `NAME[@VERSION]` to find in the plugin indexes.
+    pub plugin: String,
     /// Replace an installed plugin that is not older, and accept commands that
     /// collide with a built-in or another plugin.
     pub force: bool,
+    /// Install an older version from an index than the one installed.
+    #[serde(default)]
+    pub allow_downgrade: bool,
+}
+
+/// Whether the argument of `plugins install` names a file (an existing path, one
+/// with a `/`, or a library file name) rather than a plugin in an index.
+pub fn is_file_argument(argument: &str) -> bool {
+    argument.contains('/')
+        || argument.ends_with(std::env::consts::DLL_SUFFIX)
+        || argument.ends_with(".so")
+        || argument.ends_with(".dylib")
+        || Path::new(argument).exists()
 }
 
 impl Builtin for Install {
@@ -45,10 +62,18 @@ impl Builtin for Install {
     fn spec() -> CommandSpec {
         CommandSpec::new(
             "install",
-            "Install a plugin library into the user plugin directory",
+            "Install a plugin from a library file, or by name from a plugin index",
         )
         .long_about(
-            "Check that FILE is a mosaic plugin this host can load (API version, \
+            "Install a plugin from a library FILE, or by NAME[@VERSION] from the plugin \
+             indexes (`mosaic plugins index-source add URL`). By name, the newest release \
+             this mosaic can load on this platform is chosen (releases built for another \
+             plugin API or target are skipped, and said); its publisher's signature is \
+             checked against your trusted keys (`mosaic plugins trust`; an unknown key is \
+             asked about at a terminal and refused otherwise — MOSAIC_ASSUME_YES never \
+             trusts a key); it is downloaded with its size and sha256 checked, then vetted \
+             like a FILE; installing an older version than the installed one needs \
+             --allow-downgrade. From a FILE: check that it is a mosaic plugin this host can load (API version, \
              manifest, host requirement), then copy it atomically to \
              $XDG_DATA_HOME/mosaic/plugins/libmosaic_<name>.so. An installed plugin of \
              the same name is upgraded when FILE has a higher version; replacing it \
@@ -58,9 +83,13 @@ impl Builtin for Install {
              plugins the first on the search path does).",
         )
         .arg(
-            ArgSpec::positional("file", "The plugin library (.so)")
-                .required()
-                .value_name("FILE"),
+            ArgSpec::positional(
+                "plugin",
+                "The plugin library (a path: has a `/` or ends in .so), or a plugin name \
+                 from the indexes, optionally @VERSION",
+            )
+            .required()
+            .value_name("FILE|NAME[@VERSION]"),
         )
         .arg(
             ArgSpec::flag(
@@ -70,45 +99,43 @@ impl Builtin for Install {
             )
             .short('f'),
         )
+        .arg(ArgSpec::flag(
+            "allow_downgrade",
+            "Install NAME@VERSION even when a newer version is installed",
+        ))
         .example("plugins install target/release/libmosaic_hello.so", "")
         .example("plugins install ./libmosaic_hello.so --force", "")
+        .example("plugins install hello", "")
+        .example("plugins install hello@0.1.0 --allow-downgrade", "")
     }
 
     fn run(session: &Session, options: InstallOptions) -> Result<i32> {
         let InstallOptions {
-            file: source,
+            plugin,
             force,
+            allow_downgrade,
         } = options;
+        if !is_file_argument(&plugin) {
+            return install_named(session, &plugin, force, allow_downgrade);
+        }
+        let source = PathBuf::from(plugin);
         if !source.is_file() {
             bail!("{}: no such file", source.display());
         }
         let waiting = session
             .progress
             .spinner(&format!("Checking {}", source.display()));
-        let manifest = probe(&source)
-            .map_err(|refusal| {
-                anyhow!(
-                    "{} cannot be installed: {}",
-                    source.display(),
-                    refusal.reason
-                )
-            })?
-            .summary;
-        let directory = session.dirs.user_plugin_dir();
-        let destination = directory.join(plugin_file_name(&manifest.name));
-        let collisions = collisions(session, &manifest, &destination);
-        if !collisions.is_empty() && !force {
-            bail!(
-                "{} cannot be installed: {}; use --force to install it anyway (then {})",
-                source.display(),
-                collisions
-                    .iter()
-                    .map(Collision::describe)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                consequences(&collisions)
-            );
+        let vetted = vet_library(session, &source, &source.display().to_string())?;
+        if let Some(refusal) = vetted.collision_refusal(&source.display().to_string(), force) {
+            bail!(refusal);
         }
+        let VettedLibrary {
+            loaded,
+            destination,
+            collisions,
+        } = vetted;
+        let manifest = loaded.summary;
+        let directory = session.dirs.user_plugin_dir();
         create_dir_all_with_mode(&directory, 0o755)?;
         if source.canonicalize().ok() == destination.canonicalize().ok() {
             bail!("{} is already the installed file", source.display());
@@ -156,6 +183,8 @@ impl Builtin for Install {
         }
         waiting.set_message(&format!("Copying to {}", destination.display()));
         atomic_copy(&source, &destination, 0o755)?;
+        // The file no longer came from an index.
+        provenance::remove(&directory, &manifest.name)?;
         drop(waiting);
         if let Some(upgrade) = upgrade {
             eprintln!("{upgrade}");
@@ -198,8 +227,77 @@ impl Builtin for Install {
     }
 }
 
+/// A plugin library that passed the checks `plugins install` makes before it copies
+/// anything: it loads (API version, layouts), its manifest is valid, this host meets
+/// its host requirement. Which of its commands a built-in or another plugin has is
+/// found too; whether that refuses it is the caller's call ([`VettedLibrary::collision_refusal`]).
+pub(crate) struct VettedLibrary {
+    /// What loading it found: API version, manifest summary, manifest JSON.
+    pub(crate) loaded: LoadedPlugin,
+    /// Where it goes in the user plugin directory (`libmosaic_<name>.so`).
+    pub(crate) destination: PathBuf,
+    /// Its commands that a built-in or another plugin has.
+    pub(crate) collisions: Vec<Collision>,
+}
+
+impl VettedLibrary {
+    /// The words of every command (and alias) it declares, as typed: `hello`,
+    /// `config hello`.
+    pub(crate) fn command_words(&self) -> Vec<String> {
+        declared_command_words(&self.loaded.summary)
+    }
+
+    /// The one-line error refusing `label` for its collisions, unless there are none
+    /// or `force` accepts them.
+    pub(crate) fn collision_refusal(&self, label: &str, force: bool) -> Option<String> {
+        if self.collisions.is_empty() || force {
+            return None;
+        }
+        Some(format!(
+            "{label} cannot be installed: {}; use --force to install it anyway (then {})",
+            self.collisions
+                .iter()
+                .map(Collision::describe)
+                .collect::<Vec<_>>()
+                .join("; "),
+            consequences(&self.collisions)
+        ))
+    }
+}
+
+/// The words of every command (and alias) a plugin declares, as typed.
+pub(crate) fn declared_command_words(summary: &PluginSummary) -> Vec<String> {
+    summary
+        .commands
+        .iter()
+        .flat_map(|command| {
+            std::iter::once(&command.name)
+                .chain(&command.aliases)
+                .map(|claim| command_words(command.mount, claim))
+        })
+        .collect()
+}
+
+/// Vets the plugin library `file` exactly as `plugins install FILE` does (see
+/// [`VettedLibrary`]); `label` names it in the one-line error (the path, or the
+/// release being installed).
+pub(crate) fn vet_library(session: &Session, file: &Path, label: &str) -> Result<VettedLibrary> {
+    let loaded = probe(file)
+        .map_err(|refusal| anyhow!("{label} cannot be installed: {}", refusal.reason))?;
+    let destination = session
+        .dirs
+        .user_plugin_dir()
+        .join(plugin_file_name(&loaded.summary.name));
+    let collisions = collisions(session, &loaded.summary, &destination);
+    Ok(VettedLibrary {
+        loaded,
+        destination,
+        collisions,
+    })
+}
+
 /// A command of the plugin being installed that a built-in or another plugin has.
-struct Collision {
+pub(crate) struct Collision {
     /// The words typed (`fleet`, `config hooks`).
     command: String,
     /// Who has it.
@@ -210,7 +308,7 @@ struct Collision {
 
 impl Collision {
     /// `its command `fleet` is provided by plugin fleet (path)`.
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.holder {
             Holder::BuiltIn => format!("its command `{}` is a built-in command", self.command),
             Holder::Plugin { name, path } => format!(

@@ -5,6 +5,7 @@ use mosaic_plugin_api::sdk::output::Table;
 use mosaic_plugin_api::{CommandSpec, NoOptions};
 
 use crate::builtins::Builtin;
+use crate::distribution::provenance::{self, Origin};
 use crate::registry::{Holder, ShadowedCommand};
 use crate::session::Session;
 
@@ -28,8 +29,11 @@ impl Builtin for List {
              built-in or an earlier plugin), incompatible (built for another API or \
              host version), untrusted (writable by others) or broken. Built-ins always \
              win; between plugins, the first on the search path does. The commands \
-             column shows who has a command the plugin does not get. `mosaic plugins \
-             doctor` explains each problem in full.",
+             column shows who has a command the plugin does not get; the from column \
+             (shown when a plugin was installed by name) names the index and signer it \
+             came from, and --json gives it in full as `provenance` (null for plugins \
+             not installed from an index). `mosaic plugins doctor` explains each \
+             problem in full.",
         )
         .example("plugins list", "")
         .example("plugins list --json", "")
@@ -37,16 +41,28 @@ impl Builtin for List {
 
     fn run(session: &Session, _options: NoOptions) -> Result<i32> {
         let plugins = &session.registry.plugins;
+        let user_dir = session.dirs.user_plugin_dir();
+        // Where each plugin was installed from, when from an index.
+        let provenance: Vec<Option<Origin>> = plugins
+            .iter()
+            .map(|record| {
+                (record.path.parent() == Some(user_dir.as_path()))
+                    .then(|| provenance::read_current(&user_dir, &record.name, &record.path))
+                    .flatten()
+            })
+            .collect();
         if session.json() {
             let rows: Vec<serde_json::Value> = plugins
                 .iter()
-                .map(|record| {
+                .zip(&provenance)
+                .map(|(record, installed_from)| {
                     serde_json::json!({
                         "name": record.name,
                         "version": record.version(),
                         "api_version": record.api_version,
                         "path": record.path,
                         "origin": record.origin,
+                        "provenance": installed_from,
                         "commands": record.commands,
                         "shadowed_commands": record.shadowed,
                         "shadowed_by": record.shadowed_by,
@@ -72,8 +88,13 @@ impl Builtin for List {
             );
             return Ok(0);
         }
-        let mut table = Table::new(&["name", "version", "api", "status", "commands", "path"]);
-        for record in plugins {
+        let from_index = provenance.iter().any(Option::is_some);
+        let mut headers = vec!["name", "version", "api", "status", "commands", "path"];
+        if from_index {
+            headers.push("from");
+        }
+        let mut table = Table::new(&headers);
+        for (record, installed_from) in plugins.iter().zip(&provenance) {
             let mut commands: Vec<String> = record
                 .commands
                 .iter()
@@ -101,7 +122,7 @@ impl Builtin for List {
                     None => format!("({words})"),
                 }
             }));
-            table.add_row([
+            let mut row = vec![
                 record.name.clone(),
                 record.version().unwrap_or("-").to_string(),
                 record
@@ -115,7 +136,14 @@ impl Builtin for List {
                     commands.join(", ")
                 },
                 record.path.display().to_string(),
-            ]);
+            ];
+            if from_index {
+                row.push(match installed_from {
+                    Some(origin) => format!("{} ({})", origin.index, origin.signer_name),
+                    None => "-".to_string(),
+                });
+            }
+            table.add_row(row);
         }
         print!("{}", table.render());
         let problems = session.registry.problems().count();

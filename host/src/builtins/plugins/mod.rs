@@ -1,10 +1,19 @@
 //! `mosaic plugins …`: see, vet, add and remove plugins.
 
 pub mod doctor;
+pub mod from_index;
+pub mod index;
+pub mod index_source;
 pub mod info;
 pub mod install;
+pub mod keygen;
 pub mod list;
+pub mod new;
+pub mod outdated;
 pub mod remove;
+pub mod search;
+pub mod trust;
+pub mod upgrade;
 
 use mosaic_plugin_api::CommandSpec;
 

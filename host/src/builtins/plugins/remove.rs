@@ -63,6 +63,8 @@ impl Builtin for Remove {
         if let Err(error) = std::fs::remove_file(&record.path) {
             bail!("cannot remove {}: {error}", record.path.display());
         }
+        // Where it came from no longer describes anything installed.
+        crate::distribution::provenance::remove(&user_dir, &name)?;
         println!("removed {name} ({})", record.path.display());
         Ok(0)
     }
