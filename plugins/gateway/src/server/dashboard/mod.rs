@@ -22,7 +22,7 @@ pub mod agents;
 pub mod chart;
 pub mod csrf;
 
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -43,12 +43,30 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      frame-ancestors 'none'; base-uri 'none'";
 
 const LOGIN_PAGE: &str = include_str!("assets/login.html");
-const AGENTS_PAGE: &str = include_str!("assets/agents.html");
-const AGENT_PAGE: &str = include_str!("assets/agent.html");
-const USAGE_PAGE: &str = include_str!("assets/usage.html");
-const KEYS_PAGE: &str = include_str!("assets/keys.html");
-const USERS_PAGE: &str = include_str!("assets/users.html");
 const FORBIDDEN_PAGE: &str = include_str!("assets/forbidden.html");
+static AGENTS_PAGE: LazyLock<String> =
+    LazyLock::new(|| with_navigation(include_str!("assets/agents.html")));
+static AGENT_PAGE: LazyLock<String> =
+    LazyLock::new(|| with_navigation(include_str!("assets/agent.html")));
+static USAGE_PAGE: LazyLock<String> =
+    LazyLock::new(|| with_navigation(include_str!("assets/usage.html")));
+static KEYS_PAGE: LazyLock<String> =
+    LazyLock::new(|| with_navigation(include_str!("assets/keys.html")));
+static USERS_PAGE: LazyLock<String> =
+    LazyLock::new(|| with_navigation(include_str!("assets/users.html")));
+/// The navigation header every signed-in page shares.
+const NAVIGATION: &str = include_str!("assets/nav.html");
+/// Where a page wants [`NAVIGATION`].
+const NAVIGATION_MARKER: &str = "<!--#include nav.html-->\n";
+
+/// `page` with its navigation marker replaced by the shared header (the file's
+/// leading comment dropped).
+fn with_navigation(page: &str) -> String {
+    let header = NAVIGATION
+        .find("<header")
+        .map_or(NAVIGATION, |start| &NAVIGATION[start..]);
+    page.replacen(NAVIGATION_MARKER, header, 1)
+}
 const APP_CSS: &str = include_str!("assets/app.css");
 const APP_JS: &str = include_str!("assets/app.js");
 
@@ -184,23 +202,23 @@ async fn root(State(state): State<AppState>, request: Request) -> Response {
 }
 
 async fn agents_page(State(state): State<AppState>, request: Request) -> Response {
-    guarded(&state, request, AGENTS_PAGE, false).await
+    guarded(&state, request, AGENTS_PAGE.as_str(), false).await
 }
 
 async fn agent_page(State(state): State<AppState>, request: Request) -> Response {
-    guarded(&state, request, AGENT_PAGE, false).await
+    guarded(&state, request, AGENT_PAGE.as_str(), false).await
 }
 
 async fn usage_page(State(state): State<AppState>, request: Request) -> Response {
-    guarded(&state, request, USAGE_PAGE, false).await
+    guarded(&state, request, USAGE_PAGE.as_str(), false).await
 }
 
 async fn keys_page(State(state): State<AppState>, request: Request) -> Response {
-    guarded(&state, request, KEYS_PAGE, true).await
+    guarded(&state, request, KEYS_PAGE.as_str(), true).await
 }
 
 async fn users_page(State(state): State<AppState>, request: Request) -> Response {
-    guarded(&state, request, USERS_PAGE, true).await
+    guarded(&state, request, USERS_PAGE.as_str(), true).await
 }
 
 /// A strong ETag for `body`: its SHA-256 (the first 16 bytes, hex), quoted.
@@ -278,6 +296,25 @@ async fn app_js(headers: HeaderMap) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_in_pages_get_the_navigation_once() {
+        for page in [
+            &AGENTS_PAGE,
+            &AGENT_PAGE,
+            &USAGE_PAGE,
+            &KEYS_PAGE,
+            &USERS_PAGE,
+        ] {
+            assert_eq!(
+                page.matches(r#"<nav id="nav""#).count(),
+                1,
+                "{}",
+                page.as_str()
+            );
+            assert!(!page.contains("#include"), "{}", page.as_str());
+        }
+    }
 
     #[test]
     fn next_paths_are_encoded() {
