@@ -6,7 +6,7 @@
 #                    [--results DIR] [--litellm-timeout SECONDS] [--strict]
 #
 # --only runs some sections (comma-separated): startup (with hooks and fleet),
-# gateway, team, proxy. Default: all of them. --litellm-timeout SECONDS bounds the
+# gateway, team, proxy, dashboard, plugins. Default: all of them. --litellm-timeout SECONDS bounds the
 # PyPI install of LiteLLM in the proxy section (default 900).
 #
 # Builds a release install into a temporary prefix (scripts/install.sh; --plugins
@@ -43,7 +43,7 @@ strict=0
 plugins_arg="all"
 plugin_count=100
 placeholder="benchplugin_000000"
-only="startup,gateway,team,proxy"
+only="startup,gateway,team,proxy,dashboard,plugins"
 litellm_timeout=900
 report_status=0
 
@@ -66,7 +66,7 @@ while [[ $# -gt 0 ]]; do
         --warmup) [[ $# -ge 2 ]] || die "--warmup needs a number"; warmup="$2"; shift 2 ;;
         --min-runs) [[ $# -ge 2 ]] || die "--min-runs needs a number"; min_runs="$2"; shift 2 ;;
         --results) [[ $# -ge 2 ]] || die "--results needs a directory"; results_dir="$2"; shift 2 ;;
-        --only) [[ $# -ge 2 ]] || die "--only needs sections (startup,gateway,team,proxy)"; only="$2"; shift 2 ;;
+        --only) [[ $# -ge 2 ]] || die "--only needs sections (startup,gateway,team,proxy,dashboard,plugins)"; only="$2"; shift 2 ;;
         --litellm-timeout) [[ $# -ge 2 ]] || die "--litellm-timeout needs seconds"; litellm_timeout="$2"; shift 2 ;;
         --strict) strict=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -76,8 +76,8 @@ done
 exec </dev/null
 for section in ${only//,/ }; do
     case "$section" in
-        startup|gateway|team|proxy) ;;
-        *) die "--only: unknown section '$section' (known: startup, gateway, team, proxy)" ;;
+        startup|gateway|team|proxy|dashboard|plugins) ;;
+        *) die "--only: unknown section '$section' (known: startup, gateway, team, proxy, dashboard, plugins)" ;;
     esac
 done
 # Whether the section $1 runs (--only).
@@ -132,12 +132,15 @@ heading "Release install of mosaic (plugins: ${plugins_arg:-none}) into a temp p
 PATH="$prefix/bin:$PATH" bash "$repo_root/scripts/install.sh" --prefix "$prefix" --plugins "$plugins_arg" >&2
 mosaic="$prefix/bin/mosaic"
 
-if wants startup; then
+if wants startup || wants plugins; then
     heading "Release build of examples/hello-plugin (out of tree)"
     CARGO_TARGET_DIR="$target/out-of-tree" cargo build --release \
         --manifest-path "$repo_root/examples/hello-plugin/Cargo.toml"
     hello_library="$target/out-of-tree/release/libmosaic_hello.so"
     [[ -f "$hello_library" ]] || die "build produced no $hello_library"
+fi
+
+if wants startup; then
 
     heading "Release build of the fixture plugin (scripts/bench-plugin)"
     CARGO_TARGET_DIR="$target/bench-plugin" cargo build --release \
@@ -937,10 +940,205 @@ YAML
     return "$status"
 }
 
+# ---------------------------------------------------------------------------
+# Dashboard (issue 13): the agents page with 1,000 agents, in headless Chromium
+# ---------------------------------------------------------------------------
+# Writes 1,000 fleet agents' record, heartbeat and state files into the fleet run
+# directory of the temp HOME (as plugins/fleet/bench.sh does for `fleet ps`; a third
+# each working, waiting and idle), installs a gateway (headless, built-in
+# supervisor) with an admin, and runs scripts/bench-dashboard.py: chromedriver and
+# headless Chromium sign in through the login page and load /agents again and again
+# with the browser cache disabled (each load as a first visit). Targets: page weight
+# (document + CSS + JS + /api/auth/me + /api/agents, bytes on the wire, from the
+# Performance API) <= 100 KB; render (navigation start -> the table's first screen
+# built and laid out, window.mosaicRender) <= 100 ms at the median and p95; the
+# time until every row is in the table is reported too. Needs chromium and
+# chromium-driver (Debian; installed when running as root).
+dashboard_bench() {
+    local plugin
+    for plugin in gateway fleet; do
+        if [[ ! -f "$prefix/lib/mosaic/plugins/libmosaic_$plugin.so" ]]; then
+            echo "$plugin plugin not installed (--plugins $plugins_arg): no dashboard benchmark" >&2
+            return 0
+        fi
+    done
+    local missing=()
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+        else
+            echo "missing ${missing[*]} (Debian: sudo apt-get install ${missing[*]}): no dashboard benchmark" >&2
+            return 1
+        fi
+    fi
+    heading "Dashboard: /agents with 1,000 agents in headless Chromium"
+    local agents=1000 status=0
+    local run_dir="$XDG_CONFIG_HOME/mosaic/fleet/run"
+    mkdir -p "$run_dir"
+    python3 - "$run_dir" "$agents" <<'PYTHON'
+import json, os, sys, time
+run_dir, count, now = sys.argv[1], int(sys.argv[2]), int(time.time())
+def write(path, record):
+    with open(os.path.join(run_dir, path), "w") as out:
+        json.dump(record, out)
+for index in range(count):
+    agent = f"agent-{index:04d}"
+    pids = {"pane_pid": 4000000 + index, "sidecar_pid": 5000000 + index}
+    # A long interval keeps them alive for the whole run; every 50th is dead.
+    interval, beat_at = (15, now - 3600) if index % 50 == 49 else (3600, now)
+    write(f"{agent}.meta.json", {"agent": agent, "runtime": "claude", "command": ["claude"], "cwd": "/",
+                                 "session": f"mosaic-{agent}", **pids, "started_at": now - 600 - index,
+                                 "interval": interval})
+    write(f"{agent}.hb", {"agent": agent, **pids, "interval": interval, "beat_at": beat_at})
+    state = ["working", "waiting", "idle"][index % 3]
+    activity = {"agent": agent, "last_event_at": now - index % 300, "state": state,
+                "state_since": now - index % 300}
+    if state == "working":
+        activity.update(last_event="PreToolUse", last_tool="Bash", last_tool_at=now - index % 300)
+    elif state == "waiting":
+        activity.update(last_event="Notification",
+                        waiting_message=f"Claude needs your permission to use Bash (agent {index})")
+    else:
+        activity.update(last_event="Stop", idle_since=now - index % 300)
+    write(f"{agent}.activity.json", activity)
+print(f"{count} agents written to {run_dir}", file=sys.stderr)
+PYTHON
+    local port email="bench@example.com" password="bench-password-1"
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    MOSAIC_ASSUME_YES=1 MOSAIC_SERVICE_MANAGER=supervisor MOSAIC_ADMIN_NAME=Bench \
+        MOSAIC_ADMIN_EMAIL="$email" MOSAIC_ADMIN_PASSWORD="$password" \
+        "$mosaic" gateway install --port "$port" >&2 || status=1
+    if [[ $status -eq 0 ]]; then
+        echo "mosaic fleet ps lists $("$mosaic" --json fleet ps --all --no-usage | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["agents"]))') agents" >&2 || true
+        local load_before
+        load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+        BENCH_DASHBOARD_PASSWORD="$password" python3 "$repo_root/scripts/bench-dashboard.py" \
+            --port "$port" --email "$email" --agents "$agents" --runs 20 --warmup 2 \
+            --screenshot "$results_dir/dashboard-agents.png" >"$results_dir/dashboard.json" || status=1
+        # Other work on the machine (e.g. a build) skews browser timings: say so.
+        echo "load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg);" \
+            "compilers running at the end: $(ps -eo comm= | grep -cE '^(rustc|cc1|cc1plus|ld|cargo)$' || true)" \
+            >"$results_dir/dashboard-load.txt"
+    fi
+    "$mosaic" gateway uninstall --purge >&2 || status=1
+    rm -rf "$run_dir"
+    [[ $status -eq 0 ]] || return 1
+    PYTHONPATH="$work" python3 - "$results_dir/dashboard.json" "$results_dir/dashboard-load.txt" <<'PYTHON'
+import json, sys
+from bench_report import print_targets
+result = json.load(open(sys.argv[1]))
+render, weight = result["render_ms"], result["weight_bytes"]
+print()
+print(f"### Dashboard: /agents with {result['rows'][0]:,} agents, {result['runs']} loads, cache disabled")
+print()
+print(f"{result['browser']}")
+print(open(sys.argv[2]).read().strip())
+print()
+complete = result["complete_ms"]
+print(f"Median of the loads, after navigation start: script started {result['script_started_ms']['median']:.1f} ms, "
+      f"agents' JSON parsed {result['fetched_ms']['median']:.1f} ms, first screen of the table laid out "
+      f"{render['median']:.1f} ms, every row in the table {complete['median']:.1f} ms (p95 {complete['p95']:.1f}).")
+print()
+print("| resource (last load) | on the wire | body (compressed) | body (decoded) |")
+print("|:---|---:|---:|---:|")
+last = result["last_run"]
+document = last["document"]
+print(f"| document (/agents) | {document['transfer']:,} | {document['body']:,} | {document['decoded']:,} |")
+for resource in last["resources"]:
+    print(f"| {resource['name']} | {resource['transfer']:,} | {resource['body']:,} | {resource['decoded']:,} |")
+rows = [
+    ("page weight (largest load)", f"{weight['max'] / 1024:.1f} KB", "<= 100 KB", weight["max"] <= 100 * 1024),
+    ("render (first screen of the table), median", f"{render['median']:.1f} ms", "<= 100 ms", render["median"] <= 100),
+    ("render (first screen of the table), p95", f"{render['p95']:.1f} ms (max {render['max']:.1f})", "<= 100 ms",
+     render["p95"] <= 100),
+]
+sys.exit(print_targets("Dashboard targets", "dashboard", rows))
+PYTHON
+}
+
+# ---------------------------------------------------------------------------
+# Plugin distribution (issue 14): search a 1,000-plugin index, install 10 MB
+# ---------------------------------------------------------------------------
+# Publishes the example plugin (release build) padded to 10 MB — bytes appended
+# to an ELF library leave it loadable — with `mosaic plugins keygen` and `mosaic
+# plugins index add` (which vets and signs it), adds 999 generated plugins to the
+# same index (never installed, so their signatures are placeholders), serves the
+# directory with `python3 -m http.server` on loopback, and times with hyperfine
+# `mosaic plugins search` (fetch + parse + match over 1,000 plugins) and `mosaic
+# plugins install hello` (download, size, sha256, signature, vetting, atomic
+# install; the installed file is removed before each run). Targets (median):
+# search <= 50 ms, install <= 500 ms.
+plugins_bench() {
+    heading "Plugin distribution: a 1,000-plugin index on loopback, a 10 MB plugin"
+    local dist="$work/dist" status=0
+    mkdir -p "$dist"
+    cp "$hello_library" "$dist/libmosaic_hello.so"
+    python3 -c 'import os, sys; path = sys.argv[1]; size = os.path.getsize(path); open(path, "ab").write(b"\0" * (10 * 1024 * 1024 - size))' \
+        "$dist/libmosaic_hello.so"
+    "$mosaic" plugins remove hello >/dev/null 2>&1 || true
+    "$mosaic" plugins keygen --output "$work" --name bench-publisher >&2
+    "$mosaic" plugins index add "$dist/index.json" "$dist/libmosaic_hello.so" \
+        --url libmosaic_hello.so --key "$work/bench-publisher.key" >&2
+    python3 - "$dist/index.json" <<'PYTHON'
+import json, sys
+path = sys.argv[1]
+index = json.load(open(path))
+template = index["plugins"][0]["releases"][0]
+for number in range(1, 1000):
+    release = dict(template, url=f"libmosaic_generated_{number:04d}.so", commands=[f"generated-{number:04d}"])
+    index["plugins"].append({"name": f"generated-{number:04d}",
+                             "description": f"Generated plugin number {number} for the search benchmark",
+                             "releases": [release]})
+json.dump(index, open(path, "w"), indent=1)
+print(f"{len(index['plugins'])} plugins in {path}", file=sys.stderr)
+PYTHON
+    local port server_pid
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    python3 -m http.server --bind 127.0.0.1 --directory "$dist" "$port" >/dev/null 2>&1 &
+    server_pid=$!
+    wait_for_http "http://127.0.0.1:$port/index.json" 30 || status=1
+    if [[ $status -eq 0 ]]; then
+        "$mosaic" plugins index-source add "http://127.0.0.1:$port/index.json" >&2 || status=1
+        "$mosaic" plugins trust add "$work/bench-publisher.pub" --name bench >&2 || status=1
+        "$mosaic" plugins install hello >&2 || status=1
+        [[ "$("$mosaic" hello)" == "Hello, world!" ]] || status=1
+    fi
+    if [[ $status -eq 0 ]]; then
+        local quoted_mosaic quoted_installed
+        quoted_mosaic="$(printf '%q' "$mosaic")"
+        quoted_installed="$(printf '%q' "$user_plugin_dir/libmosaic_hello.so")"
+        hyperfine -N --style basic --warmup "$warmup" --min-runs "$min_runs" \
+            --export-markdown "$results_dir/plugins.md" --export-json "$results_dir/plugins.json" \
+            --command-name "mosaic plugins search (1,000 plugins)" --prepare "true" \
+            "$quoted_mosaic plugins search generated" \
+            --command-name "mosaic plugins install hello (10 MB)" --prepare "rm -f $quoted_installed" \
+            "$quoted_mosaic plugins install hello" >&2 || status=1
+    fi
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    [[ $status -eq 0 ]] || return 1
+    PYTHONPATH="$work" python3 - "$results_dir/plugins.json" <<'PYTHON'
+import json, sys
+from bench_report import print_targets
+results = {result["command"]: result for result in json.load(open(sys.argv[1]))["results"]}
+search = results["mosaic plugins search (1,000 plugins)"]
+install = results["mosaic plugins install hello (10 MB)"]
+rows = [
+    ("plugins search, 1,000 plugins (median)", f"{search['median'] * 1000:.1f} ms", "<= 50 ms", search["median"] <= 0.050),
+    ("plugins install, 10 MB from loopback (median)", f"{install['median'] * 1000:.1f} ms", "<= 500 ms", install["median"] <= 0.500),
+]
+sys.exit(print_targets("Plugin distribution targets", "plugins", rows))
+PYTHON
+}
+
 set +e
 gateway_status=0
 team_status=0
 proxy_status=0
+dashboard_status=0
+plugins_status=0
 if wants gateway; then
     gateway_bench
     gateway_status=$?
@@ -953,8 +1151,17 @@ if wants proxy; then
     proxy_bench
     proxy_status=$?
 fi
+if wants dashboard; then
+    dashboard_bench
+    dashboard_status=$?
+fi
+if wants plugins; then
+    plugins_bench
+    plugins_status=$?
+fi
 set -e
-[[ $gateway_status -eq 0 && $team_status -eq 0 && $proxy_status -eq 0 ]] || report_status=1
+[[ $gateway_status -eq 0 && $team_status -eq 0 && $proxy_status -eq 0 && $dashboard_status -eq 0 &&
+    $plugins_status -eq 0 ]] || report_status=1
 if [[ $report_status -ne 0 && $strict -eq 1 ]]; then
     exit 1
 fi
