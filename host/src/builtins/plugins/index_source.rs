@@ -73,10 +73,9 @@ impl Builtin for Add {
             fetch_index(url, crate::builtins::plugins::from_index::limits(session)?)?
         };
         if add_index(&session.dirs.config, url)? {
-            println!(
-                "added plugin index {url} ({} plugins)",
-                index.index.plugins.len()
-            );
+            let count = index.index.plugins.len();
+            let noun = if count == 1 { "plugin" } else { "plugins" };
+            println!("added plugin index {url} ({count} {noun})");
         } else {
             println!("{url} is already a plugin index");
         }

@@ -133,8 +133,12 @@ impl Builtin for Outdated {
         }
         if updates.is_empty() {
             eprintln!(
-                "All {} plugin(s) installed from an index are up to date.",
-                plugins.len()
+                "{} installed from an index {} up to date.",
+                match plugins.len() {
+                    1 => "The plugin".to_string(),
+                    count => format!("All {count} plugins"),
+                },
+                if plugins.len() == 1 { "is" } else { "are" }
             );
             return Ok(0);
         }

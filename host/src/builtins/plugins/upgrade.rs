@@ -116,8 +116,12 @@ impl Builtin for Upgrade {
         }
         if options.all && upgraded == 0 && failed == 0 {
             println!(
-                "All {} plugin(s) installed from an index are up to date.",
-                chosen.len()
+                "{} installed from an index {} up to date.",
+                match chosen.len() {
+                    1 => "The plugin".to_string(),
+                    count => format!("All {count} plugins"),
+                },
+                if chosen.len() == 1 { "is" } else { "are" }
             );
         }
         Ok(if failed > 0 { 1 } else { 0 })

@@ -34,7 +34,7 @@ pub mod dashboard;
 pub mod error;
 mod keys_api;
 pub mod proxy;
-mod usage_api;
+pub(crate) mod usage_api;
 mod users;
 
 use std::future::Future;

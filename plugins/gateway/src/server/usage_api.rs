@@ -14,7 +14,8 @@ use super::error::ApiError;
 use super::AppState;
 use crate::clock::unix_now;
 use crate::keys::FieldNames;
-use crate::storage::Role;
+use crate::storage::keys::{UsageQuery, UsageRow};
+use crate::storage::{Role, StoreError};
 use crate::usage_report::{usage_query, UsageReport};
 
 /// The parameters of the query string; an unknown or repeated one is refused.
@@ -58,10 +59,21 @@ pub async fn summary(
         FieldNames::Json,
     )
     .map_err(ApiError::invalid)?;
-    let user = &signed_in.session.user;
+    let rows = summarize_for(&state, &signed_in, &mut query).await?;
+    Ok(Json(UsageReport::new(&query, rows)).into_response())
+}
+
+/// Sums the usage `query` asks for as `viewer` may see it: an admin every
+/// request, another user only those made with their own keys (`query` is narrowed
+/// to them).
+pub async fn summarize_for(
+    state: &AppState,
+    viewer: &SignedIn,
+    query: &mut UsageQuery,
+) -> Result<Vec<UsageRow>, StoreError> {
+    let user = &viewer.session.user;
     if user.role != Role::Admin {
         query.user_id = Some(user.id);
     }
-    let rows = state.backend().usage.summarize(&query).await?;
-    Ok(Json(UsageReport::new(&query, rows)).into_response())
+    state.backend().usage.summarize(query).await
 }

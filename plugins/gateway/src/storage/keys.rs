@@ -233,6 +233,13 @@ pub struct UsageRow {
     pub cost_micros: i64,
 }
 
+impl UsageRow {
+    /// Every token of the group's requests (as [`UsageRecord::total_tokens`]).
+    pub fn total_tokens(&self) -> u64 {
+        self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+    }
+}
+
 /// What a key used since a moment: what budgets compare with.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Spent {

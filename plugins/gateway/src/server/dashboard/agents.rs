@@ -36,8 +36,8 @@ use crate::clock::unix_now;
 use crate::keys::FieldNames;
 use crate::server::auth::SignedIn;
 use crate::server::error::ApiError;
+use crate::server::usage_api::summarize_for;
 use crate::server::AppState;
-use crate::storage::Role;
 use crate::usage_report::{format_usd, usage_query};
 
 /// How long one `fleet ps` answer serves every viewer as it is.
@@ -494,20 +494,10 @@ impl AgentsSource {
 /// storage does not answer.
 async fn usage_today(state: &AppState, viewer: &SignedIn) -> Option<HashMap<String, (u64, i64)>> {
     let mut query = usage_query("agent", Some("today"), None, unix_now(), FieldNames::Json).ok()?;
-    let user = &viewer.session.user;
-    if user.role != Role::Admin {
-        query.user_id = Some(user.id);
-    }
-    match state.backend().usage.summarize(&query).await {
+    match summarize_for(state, viewer, &mut query).await {
         Ok(rows) => Some(
             rows.into_iter()
-                .map(|row| {
-                    let tokens = row.input_tokens
-                        + row.output_tokens
-                        + row.cache_read_tokens
-                        + row.cache_write_tokens;
-                    (row.group, (tokens, row.cost_micros))
-                })
+                .map(|row| (row.group.clone(), (row.total_tokens(), row.cost_micros)))
                 .collect(),
         ),
         Err(error) => {

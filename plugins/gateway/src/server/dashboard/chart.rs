@@ -17,7 +17,7 @@ use super::super::error::ApiError;
 use super::super::AppState;
 use crate::clock::{civil_from_days, days_from_civil, unix_now};
 use crate::keys::FieldNames;
-use crate::storage::Role;
+use crate::server::usage_api::summarize_for;
 use crate::usage_report::{format_usd, usage_query};
 
 /// The range shown when the request names no start.
@@ -259,18 +259,11 @@ pub async fn usage_chart(
         FieldNames::Json,
     )
     .map_err(ApiError::invalid)?;
-    let user = &signed_in.session.user;
-    if user.role != Role::Admin {
-        query.user_id = Some(user.id);
-    }
-    let rows = state.backend().usage.summarize(&query).await?;
+    let rows = summarize_for(&state, &signed_in, &mut query).await?;
     let bars = fill_gaps(
         rows.into_iter()
             .map(|row| DayBar {
-                tokens: row.input_tokens
-                    + row.output_tokens
-                    + row.cache_read_tokens
-                    + row.cache_write_tokens,
+                tokens: row.total_tokens(),
                 cost_micros: row.cost_micros,
                 day: row.group,
             })
