@@ -17,7 +17,7 @@ use mosaic_plugin_api::sdk::fs::create_dir_all_with_mode;
 use mosaic_plugin_api::sdk::term;
 use mosaic_plugin_api::Mount;
 
-use crate::builtins::plugins::install::vet_library;
+use crate::builtins::plugins::vetting::vet_library;
 use crate::distribution::download::{self, resolve_url, Expected, Limits, STALL_TIMEOUT_VARIABLE};
 use crate::distribution::provenance::{self, Origin};
 use crate::distribution::select::Candidate;

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
-use crate::builtins::plugins::install::vet_library;
+use crate::builtins::plugins::vetting::vet_library;
 use crate::builtins::Builtin;
 use crate::distribution::index::{host_target, Index, Release, INDEX_SCHEMA};
 use crate::distribution::signing::SecretKey;

@@ -14,19 +14,30 @@ pub mod remove;
 pub mod search;
 pub mod trust;
 pub mod upgrade;
+pub mod vetting;
 
 use mosaic_plugin_api::CommandSpec;
 
 /// Declares the `plugins` group (its subcommands come from the built-in table).
 pub fn group_spec() -> CommandSpec {
-    CommandSpec::new("plugins", "List, inspect, install and remove plugins")
-        .long_about(
-            "List, inspect, install and remove plugins. Plugins are libraries named \
-             libmosaic_<name>.so found on the search path: --plugin-dir, \
-             MOSAIC_PLUGIN_PATH, ~/.local/share/mosaic/plugins, PREFIX/lib/mosaic/plugins \
-             and the directory of the mosaic binary (first wins).",
-        )
-        .example("plugins list", "")
-        .example("plugins doctor", "")
-        .example("plugins install target/release/libmosaic_hello.so", "")
+    CommandSpec::new(
+        "plugins",
+        "Find, install, upgrade, inspect and publish plugins",
+    )
+    .long_about(
+        "Plugins are libraries named libmosaic_<name>.so found on the search path: \
+         --plugin-dir, MOSAIC_PLUGIN_PATH, ~/.local/share/mosaic/plugins, \
+         PREFIX/lib/mosaic/plugins and the directory of the mosaic binary (first wins). \
+         Install one from a file, or by name from a plugin index you added with \
+         `plugins index-source add` and whose publisher key you trust (`plugins trust \
+         add`): every release is signed, hashed and vetted before it replaces anything. \
+         Authors start with `plugins new` and publish with `plugins keygen` and \
+         `plugins index add`.",
+    )
+    .example("plugins list", "")
+    .example("plugins search weather", "")
+    .example("plugins install weather", "")
+    .example("plugins upgrade --all", "")
+    .example("plugins install target/release/libmosaic_hello.so", "")
+    .example("plugins doctor", "")
 }

@@ -5,7 +5,8 @@
 //! API clients: `Authorization: Bearer …`) and as an HttpOnly, SameSite=Strict
 //! cookie (for the dashboard). Stores keep only its SHA-256. Requests authenticated
 //! by the cookie also need the session's CSRF token to change anything
-//! ([`super::dashboard::csrf`]); login and `GET /api/auth/me` hand it out. Every failure to authenticate is the same 401,
+//! ([`csrf_token`], checked by [`super::dashboard::csrf`]); login and
+//! `GET /api/auth/me` hand it out. Every failure to authenticate is the same 401,
 //! so a client cannot tell an unknown email from a wrong password, or a forged
 //! token from an expired one.
 
@@ -20,12 +21,12 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::dashboard::csrf::csrf_token;
 use super::error::{ApiError, ApiJson};
 use super::AppState;
 use crate::clock::unix_now;
 use crate::secrets::{looks_like_token, new_token, token_hash};
 use crate::storage::{Limit, Role, Session, TokenHash};
+use sha2::{Digest, Sha256};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "mosaic_session";
@@ -67,6 +68,18 @@ pub fn cookie_token(headers: &HeaderMap) -> Option<&str> {
 /// The session token of a request: the bearer token, else the cookie.
 pub fn session_token(headers: &HeaderMap) -> Option<&str> {
     bearer_token(headers).or_else(|| cookie_token(headers))
+}
+
+/// What the session token is prefixed with before hashing, so the CSRF token is
+/// never the SHA-256 the stores keep.
+const CSRF_CONTEXT: &str = "mosaic-csrf-v1:";
+
+/// The CSRF token of a session: hex(sha256("mosaic-csrf-v1:" + session token)).
+pub fn csrf_token(session_token: &str) -> String {
+    Sha256::digest(format!("{CSRF_CONTEXT}{session_token}").as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// A request with a valid session.

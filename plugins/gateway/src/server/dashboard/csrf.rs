@@ -22,27 +22,16 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
+pub use crate::server::auth::csrf_token;
 use crate::server::auth::{bearer_token, cookie_token};
 use crate::server::error::ApiError;
 use crate::server::AppState;
 
 /// The request header that carries the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// What the session token is prefixed with before hashing, so the CSRF token is
-/// never the SHA-256 the stores keep.
-const CSRF_CONTEXT: &str = "mosaic-csrf-v1:";
 /// Routes a cookie does not authenticate (they carry their own credentials).
 const TOKENLESS_ROUTES: [&str; 2] = ["/api/auth/login", "/api/bootstrap/admin"];
-
-/// The CSRF token of a session: hex(sha256("mosaic-csrf-v1:" + session token)).
-pub fn csrf_token(session_token: &str) -> String {
-    Sha256::digest(format!("{CSRF_CONTEXT}{session_token}").as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
 
 /// Why a request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
