@@ -69,8 +69,14 @@ fn the_dashboard_lists_a_real_agent_with_its_activity_and_pane() {
     let socket = sandbox.root().join("tmux.sock");
     let gateway = GatewaySandbox::in_sandbox(sandbox);
     let _tmux = TmuxServer(socket);
-    gateway.install().expect_code(0);
+    let installed = gateway.install();
+    installed.expect_code(0);
     let port = gateway.port;
+    // install and status point the user at the dashboard.
+    let dashboard = format!("http://127.0.0.1:{port}/");
+    assert!(installed.stdout.contains(&dashboard), "{installed:?}");
+    let status = gateway.run(&["--json", "gateway", "status"]);
+    assert_eq!(status.json()["dashboard_url"], dashboard.as_str());
     let token = token(port, ADMIN_EMAIL, ADMIN_PASSWORD);
 
     // No agents yet.

@@ -466,6 +466,7 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
         context.print_json(&json!({
             "installed": true,
             "url": url,
+            "dashboard_url": format!("{url}/"),
             "tier": settings.tier.as_str(),
             "database_url": setting("database_url").shown_json(&settings),
             "valkey_url": setting("valkey_url").shown_json(&settings),
@@ -479,6 +480,10 @@ pub fn install(context: &Context<'_>, options: &InstallOptions) -> Result<i32> {
         let mut out = context.out();
         writeln!(out, "Gateway {} installed and running.", health.version)?;
         writeln!(out, "  URL:              {url}")?;
+        writeln!(
+            out,
+            "  dashboard:        {url}/ (sign in as a gateway user)"
+        )?;
         writeln!(out, "  tier:             {}", settings.tier)?;
         if settings.tier == Tier::Team {
             writeln!(

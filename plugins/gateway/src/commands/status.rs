@@ -357,6 +357,7 @@ fn status_with_settings(
             "running": pid.is_some(),
             "pid": pid,
             "url": url,
+            "dashboard_url": format!("{url}/"),
             "health": health_text,
             "version": version,
             "admin_present": admin_present.as_ref().ok(),
@@ -384,6 +385,7 @@ fn status_with_settings(
                 writeln!(out, "  supervisor:       {summary}")?;
             }
             writeln!(out, "  URL:              {url}")?;
+            writeln!(out, "  dashboard:        {url}/")?;
             writeln!(out, "  health:           {health_text}")?;
             for setting in SETTINGS {
                 if let Some(label) = setting.status_label {
