@@ -432,6 +432,17 @@ fn http_404_and_500_are_refused() {
 }
 
 #[test]
+fn a_plain_http_server_is_never_followed_elsewhere() {
+    let world = World::new();
+    world.server.set(
+        V2_PATH,
+        Reply::Redirect("http://plugins.example.org/libmosaic_hello.so".to_string()),
+    );
+    let json = world.v2_release().json(&world.publisher);
+    bad_upgrade(&world, json, &["redirects elsewhere", V2_PATH]);
+}
+
+#[test]
 fn a_server_that_stalls_times_out() {
     let mut sandbox = Sandbox::with_plugins(&[]);
     sandbox.env("MOSAIC_DOWNLOAD_TIMEOUT_SECS", "2");

@@ -188,17 +188,22 @@ pub fn resolve_url(index_url: &str, reference: &str) -> String {
     format!("{scheme}://{authority}{directory}{reference}")
 }
 
-/// An HTTP agent with the limits; no proxy for loopback addresses.
+/// An HTTP agent with the limits; no proxy for loopback addresses. Redirects keep
+/// the rule of [`check_url`]: from `https://` they are followed to `https://` only,
+/// and plain `http://` (loopback) is never redirected anywhere.
 fn agent(url: &str, limits: Limits) -> ureq::Agent {
-    let loopback = url
-        .split_once("://")
-        .is_some_and(|(_, rest)| is_loopback_host(host_of(rest)));
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let mut config = ureq::Agent::config_builder()
         .timeout_connect(Some(limits.connect))
         .timeout_recv_response(Some(limits.stall))
         .timeout_per_read(Some(limits.stall))
         .user_agent(concat!("mosaic/", env!("CARGO_PKG_VERSION")));
-    if loopback {
+    if scheme.eq_ignore_ascii_case("https") {
+        config = config.https_only(true);
+    } else {
+        config = config.max_redirects(0);
+    }
+    if is_loopback_host(host_of(rest)) {
         config = config.proxy(None);
     }
     config.build().new_agent()
@@ -219,6 +224,10 @@ fn http_error(url: &str, error: ureq::Error, limits: Limits) -> anyhow::Error {
         ),
         ureq::Error::Io(error) => io_error(url, &error, limits),
         ureq::Error::HostNotFound => anyhow!("{url}: host not found"),
+        ureq::Error::TooManyRedirects => anyhow!("{url}: too many redirects"),
+        ureq::Error::RequireHttpsOnly(target) => {
+            anyhow!("{url}: the server redirects to {target}, which is not https://; refused")
+        }
         ureq::Error::ConnectionFailed => anyhow!("{url}: cannot connect"),
         other => anyhow!("{url}: {}", one_line(&other.to_string())),
     }
@@ -273,6 +282,14 @@ fn open(url: &str, limits: Limits) -> Result<Box<dyn Read + Send>> {
                 .get(&url)
                 .call()
                 .map_err(|error| http_error(&url, error, limits))?;
+            // Only a plain http:// answer can still be a redirect (see `agent`).
+            if response.status().is_redirection() {
+                bail!(
+                    "{url}: the server redirects elsewhere (HTTP {}); plain http:// (loopback \
+                     only) is never redirected: use the final URL",
+                    response.status().as_u16()
+                );
+            }
             Ok(Box::new(response.into_body().into_reader()))
         }
     }

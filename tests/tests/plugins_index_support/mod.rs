@@ -32,6 +32,8 @@ pub enum Reply {
     /// 200 announcing these bytes, sends `sent` of them, then nothing, ever
     /// (until the server is dropped).
     Stall { body: Vec<u8>, sent: usize },
+    /// 302 to this URL.
+    Redirect(String),
 }
 
 struct State {
@@ -157,6 +159,13 @@ fn serve(mut stream: TcpStream, state: &State) {
                 .write_all(head(status, text.len()).as_bytes())
                 .and_then(|()| stream.write_all(text.as_bytes()))
         }
+        Reply::Redirect(location) => stream.write_all(
+            format!(
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\
+                 Connection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        ),
         Reply::Truncated { body, sent } => stream
             .write_all(head(200, body.len()).as_bytes())
             .and_then(|()| stream.write_all(&body[..sent])),
