@@ -6,8 +6,13 @@
 //! screenshot.
 //!
 //! Every test saves screenshots as `target/dashboard-screenshots/<test>-<step>.png`.
-//! `docs/dashboard.png` is a copy of `readme-agents.png` from the last test.
+//! `docs/dashboard.png` and `docs/dashboard-usage.png` are copies of
+//! `readme-agents.png` and `readme-usage.png` from the last test.
 
+// The README test uses only part of the stand-in.
+#[allow(dead_code)]
+#[path = "gateway_support/anthropic_standin.rs"]
+mod anthropic_standin;
 mod dashboard_support;
 mod fleet_support;
 mod gateway_support;
@@ -17,6 +22,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
+use anthropic_standin::AnthropicStandIn;
 use dashboard_support::webdriver::Browser;
 use dashboard_support::Dashboard;
 use gateway_support::{login, ADMIN_EMAIL};
@@ -659,20 +665,77 @@ fn page_background(browser: &Browser) -> [u32; 3] {
     [numbers[0], numbers[1], numbers[2]]
 }
 
+/// The README's agents: name, branch of its worktree, and the requests it makes
+/// through the gateway's proxy today.
+const README_AGENTS: [(&str, &str, u64); 4] = [
+    ("api", "feat/pagination", 180),
+    ("docs", "docs/user-guide", 70),
+    ("web", "fix/login-redirect", 40),
+    ("tests", "mosaic/tests", 110),
+];
+
 #[test]
 fn the_agents_page_for_the_readme_fits_narrow_screens_and_has_a_dark_mode() {
-    let Some(dashboard) = Dashboard::start("readme") else {
+    let standin = AnthropicStandIn::start();
+    let Some(dashboard) = Dashboard::start_with(
+        "readme",
+        &[
+            (
+                "MOSAIC_ANTHROPIC_API_KEY",
+                "sk-ant-fake-key-of-the-dashboard-test",
+            ),
+            ("MOSAIC_ANTHROPIC_BASE_URL", &standin.url()),
+        ],
+    ) else {
         return;
     };
-    for agent in ["api", "docs", "web", "tests"] {
-        dashboard.launch(agent, "exec sleep 300");
+    // Agents started the way a user starts them in a project: from inside the
+    // repository, each in a worktree on a branch of its own.
+    let repo = dashboard.git_repository("shop");
+    for (agent, branch, _) in README_AGENTS {
+        dashboard.launch_in_worktree(agent, &repo, branch, "exec sleep 300");
     }
+    // Each agent talks to the model through the gateway with a key bound to it, so
+    // the gateway meters its tokens and cost.
+    let port = dashboard.gateway.port;
+    let keys: Vec<(String, u64)> = README_AGENTS
+        .iter()
+        .map(|(agent, _, requests)| {
+            let key = dashboard
+                .gateway
+                .create_key_text(&format!("{agent}-key"), &["--agent", agent]);
+            (key, *requests)
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for (key, requests) in &keys {
+            scope.spawn(move || {
+                for _ in 0..*requests {
+                    let answer = gateway_support::post_message(port, key, false);
+                    assert_eq!(answer.status, 200, "{}", answer.body);
+                }
+            });
+        }
+    });
+    let requests: u64 = README_AGENTS.iter().map(|(_, _, requests)| requests).sum();
+    dashboard
+        .gateway
+        .usage_once("agent", "every agent's requests", |usage| {
+            usage["total"]["requests"].as_u64() == Some(requests)
+        });
+
     dashboard.fire(
         "api",
         "UserPromptSubmit",
         json!({"prompt": "add pagination"}),
     );
     dashboard.fire("api", "PostToolUse", post_tool_use("Edit", ""));
+    dashboard.fire(
+        "tests",
+        "UserPromptSubmit",
+        json!({"prompt": "make the tests pass"}),
+    );
+    dashboard.fire("tests", "PostToolUse", post_tool_use("Bash", "cargo test"));
     dashboard.fire(
         "docs",
         "UserPromptSubmit",
@@ -681,6 +744,7 @@ fn the_agents_page_for_the_readme_fits_narrow_screens_and_has_a_dark_mode() {
     dashboard.fire("docs", "PostToolUse", post_tool_use("Bash", "cargo doc"));
     dashboard.fire("docs", "Notification", notification(PERMISSION));
     dashboard.fire("web", "SessionStart", json!({"source": "startup"}));
+    dashboard.fire("web", "PostToolUse", post_tool_use("Read", ""));
     dashboard.fire("web", "Stop", json!({"stop_hook_active": false}));
 
     let browser = dashboard.browser("admin");
@@ -692,10 +756,45 @@ fn the_agents_page_for_the_readme_fits_narrow_screens_and_has_a_dark_mode() {
          && document.querySelector('tr[data-agent=\"api\"]').dataset.state === 'working'
          && document.querySelector('tr[data-agent=\"web\"]').dataset.state === 'idle'",
     );
+    for (agent, branch, _) in README_AGENTS {
+        let row = format!("tr[data-agent={}]", js(agent));
+        assert_eq!(browser.text_of(&format!("{row} .agent-branch")), branch);
+        let tokens = browser.text_of(&format!("{row} .agent-tokens"));
+        assert!(
+            !tokens.is_empty() && tokens != "0",
+            "{agent}'s tokens today: {tokens:?}"
+        );
+        let cost = browser.text_of(&format!("{row} .agent-cost"));
+        assert!(
+            cost.starts_with('$') && cost != "$0.00",
+            "{agent}'s cost today: {cost:?}"
+        );
+    }
     let light = page_background(&browser);
     let readme = dashboard.screenshot(&browser, "agents");
     let size = std::fs::metadata(&readme).unwrap().len();
     assert!(size < 200_000, "{} is {size} bytes", readme.display());
+
+    // The README's second picture: the usage page, per agent.
+    browser.open(&dashboard.url("/usage?by=agent"));
+    browser.wait_ready("/usage");
+    browser.wait_until(
+        "a row per agent and the chart drawn",
+        "document.querySelectorAll('#usage tbody tr.usage-row').length === 4
+         && document.querySelector('#usage-chart').complete
+         && document.querySelector('#usage-chart').naturalWidth > 0",
+    );
+    // Tall enough for the table's total row.
+    browser.devtools(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 1280, "height": 860, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    let usage = dashboard.screenshot(&browser, "usage");
+    browser.devtools("Emulation.clearDeviceMetricsOverride", json!({}));
+    let size = std::fs::metadata(&usage).unwrap().len();
+    assert!(size < 200_000, "{} is {size} bytes", usage.display());
+    browser.open(&dashboard.url("/agents"));
+    browser.wait_ready("/agents");
 
     browser.devtools(
         "Emulation.setDeviceMetricsOverride",

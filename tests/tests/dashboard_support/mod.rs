@@ -9,7 +9,8 @@
 
 pub mod webdriver;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use mosaic_tests::{target_dir, tool_or_skip, Run, Sandbox};
 use serde_json::{json, Value};
@@ -117,6 +118,82 @@ impl Dashboard {
             "fleet", "launch", agent, "--detach", "--", "sh", "-c", script,
         ])
         .expect_code(0);
+        self.wait_alive(agent);
+    }
+
+    /// A git repository `<sandbox>/src/<name>` on branch `main` with a few commits,
+    /// like a user's project; returns its directory.
+    #[track_caller]
+    pub fn git_repository(&self, name: &str) -> PathBuf {
+        let repo = self.gateway.sandbox.root().join("src").join(name);
+        std::fs::create_dir_all(repo.join("src")).unwrap();
+        self.git(&repo, &["init", "--quiet", "--initial-branch=main"]);
+        std::fs::write(repo.join("README.md"), format!("# {name}\n")).unwrap();
+        self.git(&repo, &["add", "."]);
+        self.git(&repo, &["commit", "--quiet", "-m", "Start the project"]);
+        std::fs::write(repo.join("src/lib.rs"), "pub fn shop() {}\n").unwrap();
+        self.git(&repo, &["add", "."]);
+        self.git(&repo, &["commit", "--quiet", "-m", "Add the library"]);
+        repo
+    }
+
+    /// Runs git in `dir` with the sandbox's home and an identity for commits (and
+    /// nothing of the caller's git environment); fails the test unless it succeeds.
+    #[track_caller]
+    fn git(&self, dir: &Path, args: &[&str]) {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=Dashboard Test"])
+            .args(["-c", "user.email=dashboard@test.invalid"])
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .env("HOME", self.gateway.sandbox.home())
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .output()
+            .expect("cannot run git");
+        assert!(
+            output.status.success(),
+            "git {args:?} failed in {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// `fleet launch AGENT --worktree --branch BRANCH --detach -- sh -c SCRIPT` run
+    /// from inside the git repository `repo`, as a user starts agents in a project:
+    /// each in a worktree of its own on its own branch. Waits until `fleet ps` shows
+    /// it alive.
+    #[track_caller]
+    pub fn launch_in_worktree(&self, agent: &str, repo: &Path, branch: &str, script: &str) {
+        let output = self
+            .gateway
+            .sandbox
+            .command([
+                "fleet",
+                "launch",
+                agent,
+                "--worktree",
+                "--branch",
+                branch,
+                "--detach",
+                "--",
+                "sh",
+                "-c",
+                script,
+            ])
+            .current_dir(repo)
+            .output()
+            .expect("cannot run mosaic");
+        Run::from_output(output).expect_code(0);
+        self.wait_alive(agent);
+    }
+
+    /// Waits until `fleet ps` shows `agent` alive.
+    #[track_caller]
+    fn wait_alive(&self, agent: &str) {
         wait_until(&format!("agent {agent} to be alive"), || {
             let run = self.run(&["fleet", "ps", "--json"]);
             run.code == 0
