@@ -24,6 +24,8 @@ use crate::usage_report::{format_usd, usage_query};
 pub const DEFAULT_SINCE: &str = "30d";
 /// The most days one chart draws (the newest ones).
 pub const MAX_DAYS: usize = 400;
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
 /// The SVG's own CSP: nothing may load or run, only its inline style applies.
 const SVG_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'";
 
@@ -87,17 +89,21 @@ fn day_label(day_number: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
-/// The bars with the days between them that had no usage added as zeros (when
-/// every label is a date), the newest [`MAX_DAYS`] at most.
-pub fn fill_gaps(bars: Vec<DayBar>) -> Vec<DayBar> {
+/// The bars of every day from `range`'s first to its last day (day numbers since
+/// 1970-01-01; either end defaults to the first or last bar), days without usage
+/// as zeros (when every label is a date), the newest [`MAX_DAYS`] at most. No
+/// bars stay no bars: the chart then says there was no usage.
+pub fn fill_gaps(bars: Vec<DayBar>, range: (Option<i64>, Option<i64>)) -> Vec<DayBar> {
     let numbers: Option<Vec<i64>> = bars.iter().map(|bar| day_number(&bar.day)).collect();
-    let (Some(numbers), Some(first), Some(last)) = (
+    let (Some(numbers), Some(first_bar), Some(last_bar)) = (
         numbers,
         bars.first().and_then(|bar| day_number(&bar.day)),
         bars.last().and_then(|bar| day_number(&bar.day)),
     ) else {
         return bars;
     };
+    let first = range.0.map_or(first_bar, |day| day.min(first_bar));
+    let last = range.1.map_or(last_bar, |day| day.max(last_bar));
     if last < first || (last - first) as usize >= MAX_DAYS * 4 {
         return bars;
     }
@@ -260,6 +266,12 @@ pub async fn usage_chart(
     )
     .map_err(ApiError::invalid)?;
     let rows = summarize_for(&state, &signed_in, &mut query).await?;
+    // The days asked for: since the first, until the last included (today when
+    // `until` is not given).
+    let first_day = query.since_ms.map(|ms| ms.div_euclid(DAY_MS));
+    let last_day = Some(query.until_ms.map_or(unix_now().div_euclid(86_400), |ms| {
+        (ms - 1).div_euclid(DAY_MS)
+    }));
     let bars = fill_gaps(
         rows.into_iter()
             .map(|row| DayBar {
@@ -268,6 +280,7 @@ pub async fn usage_chart(
                 day: row.group,
             })
             .collect(),
+        (first_day, last_day),
     );
     let mut response = render_chart(&bars).into_response();
     let headers = response.headers_mut();
@@ -342,10 +355,13 @@ mod tests {
 
     #[test]
     fn bars_have_costs_and_gaps_are_zero_days() {
-        let bars = fill_gaps(vec![
-            bar("2025-02-27", 1500, 12_345),
-            bar("2025-03-02", 300, 1_000),
-        ]);
+        let bars = fill_gaps(
+            vec![
+                bar("2025-02-27", 1500, 12_345),
+                bar("2025-03-02", 300, 1_000),
+            ],
+            (None, None),
+        );
         let days: Vec<&str> = bars.iter().map(|bar| bar.day.as_str()).collect();
         assert_eq!(
             days,
@@ -359,13 +375,38 @@ mod tests {
     }
 
     #[test]
+    fn the_asked_range_is_drawn_whole() {
+        let first = day_number("2025-03-01").unwrap();
+        let last = day_number("2025-03-07").unwrap();
+        let bars = fill_gaps(vec![bar("2025-03-03", 10, 1)], (Some(first), Some(last)));
+        let days: Vec<&str> = bars.iter().map(|bar| bar.day.as_str()).collect();
+        assert_eq!(
+            days,
+            [
+                "2025-03-01",
+                "2025-03-02",
+                "2025-03-03",
+                "2025-03-04",
+                "2025-03-05",
+                "2025-03-06",
+                "2025-03-07"
+            ]
+        );
+        assert_eq!(bars[2].tokens, 10);
+        assert!(fill_gaps(Vec::new(), (Some(first), Some(last))).is_empty());
+    }
+
+    #[test]
     fn an_empty_range_says_so() {
         assert!(render_chart(&[]).contains("No usage in this range"));
     }
 
     #[test]
     fn long_ranges_keep_the_newest_days() {
-        let bars = fill_gaps(vec![bar("2020-01-01", 1, 1), bar("2021-12-31", 2, 2)]);
+        let bars = fill_gaps(
+            vec![bar("2020-01-01", 1, 1), bar("2021-12-31", 2, 2)],
+            (None, None),
+        );
         assert_eq!(bars.len(), MAX_DAYS);
         assert_eq!(bars.last().unwrap().day, "2021-12-31");
     }
