@@ -783,3 +783,39 @@ fn an_unknown_key_is_asked_about_at_a_terminal() {
     assert_eq!(trusted.json()[0]["fingerprint"], publisher.fingerprint());
     assert_eq!(trusted.json()[0]["name"], "publisher of hello");
 }
+
+#[test]
+fn trust_add_names_a_bad_key_and_never_echoes_a_secret_one() {
+    let sandbox = Sandbox::with_plugins(&[]);
+    let run = sandbox.run(["plugins", "trust", "add", "garbage"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("`garbage` is neither"), "{run:?}");
+
+    // A secret key, given as text or as its file, is refused without being shown.
+    let keys = sandbox.root().join("keys");
+    let keys_arg = keys.to_str().unwrap();
+    sandbox
+        .run(["plugins", "keygen", "--output", keys_arg, "--name", "k"])
+        .expect_code(0);
+    let secret_file = keys.join("k.key");
+    let secret_text = fs::read_to_string(&secret_file).unwrap();
+    let seed = secret_text.split_whitespace().nth(1).unwrap();
+    for argument in [secret_text.trim(), secret_file.to_str().unwrap()] {
+        let run = sandbox.run(["plugins", "trust", "add", argument]);
+        run.expect_code(1);
+        assert!(run.stderr.contains("SECRET key"), "{run:?}");
+        assert!(!run.stderr.contains(seed) && !run.stdout.contains(seed));
+    }
+    let trusted = sandbox.run(["--json", "plugins", "trust", "list"]);
+    assert_eq!(trusted.json(), serde_json::json!([]));
+
+    // Nothing came from an index: outdated says so instead of counting zero.
+    let outdated = sandbox.run(["plugins", "outdated"]);
+    outdated.expect_code(0);
+    assert!(
+        outdated
+            .stderr
+            .contains("No plugin here was installed from an index"),
+        "{outdated:?}"
+    );
+}

@@ -132,14 +132,7 @@ impl Builtin for Outdated {
             return Ok(0);
         }
         if updates.is_empty() {
-            eprintln!(
-                "{} installed from an index {} up to date.",
-                match plugins.len() {
-                    1 => "The plugin".to_string(),
-                    count => format!("All {count} plugins"),
-                },
-                if plugins.len() == 1 { "is" } else { "are" }
-            );
+            eprintln!("{}", all_up_to_date(plugins.len()));
             return Ok(0);
         }
         let mut table = Table::new(&["name", "installed", "latest", "index"]);
@@ -153,5 +146,17 @@ impl Builtin for Outdated {
         }
         print!("{}", table.render());
         Ok(0)
+    }
+}
+
+/// What `outdated` and `upgrade --all` say when nothing is newer than the `count`
+/// plugins installed from an index.
+pub(crate) fn all_up_to_date(count: usize) -> String {
+    match count {
+        0 => "No plugin here was installed from an index (`mosaic plugins install NAME` \
+              installs one)."
+            .to_string(),
+        1 => "The plugin installed from an index is up to date.".to_string(),
+        count => format!("All {count} plugins installed from an index are up to date."),
     }
 }

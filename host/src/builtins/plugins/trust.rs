@@ -4,13 +4,13 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use mosaic_plugin_api::sdk::output::Table;
 use mosaic_plugin_api::{ArgSpec, CommandSpec, NoOptions};
 use serde::Deserialize;
 
 use crate::builtins::Builtin;
-use crate::distribution::signing::PublicKey;
+use crate::distribution::signing::{PublicKey, SECRET_KEY_TAG};
 use crate::distribution::trust_store::{self, TRUSTED_KEYS_KEY};
 use crate::session::Session;
 
@@ -77,11 +77,20 @@ impl Builtin for Add {
         } else {
             options.key.clone()
         };
+        if text.trim_start().starts_with(SECRET_KEY_TAG) {
+            bail!(
+                "that is a publisher's SECRET key, which must never leave its owner; trust \
+                 the public key instead (the `.pub` file, `mosaic-ed25519:…`)"
+            );
+        }
         let key = PublicKey::parse(text.trim()).with_context(|| {
             if Path::new(&options.key).is_file() {
                 format!("{} does not hold a mosaic public key", options.key)
             } else {
-                "KEY is neither a public key (`mosaic-ed25519:…`) nor a key file".to_string()
+                format!(
+                    "`{}` is neither a public key (`mosaic-ed25519:…`) nor a key file",
+                    options.key
+                )
             }
         })?;
         let name = options.name.as_deref().unwrap_or("unnamed");

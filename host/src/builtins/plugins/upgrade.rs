@@ -15,7 +15,7 @@ use crate::builtins::plugins::from_index::{
     parse_name_and_version, Permissions,
 };
 use crate::builtins::plugins::outdated::{
-    fetch_origins, installed_from_indexes, newer_release, FromIndex,
+    all_up_to_date, fetch_origins, installed_from_indexes, newer_release, FromIndex,
 };
 use crate::builtins::Builtin;
 use crate::distribution::select::{select, Candidate};
@@ -115,14 +115,7 @@ impl Builtin for Upgrade {
             }
         }
         if options.all && upgraded == 0 && failed == 0 {
-            println!(
-                "{} installed from an index {} up to date.",
-                match chosen.len() {
-                    1 => "The plugin".to_string(),
-                    count => format!("All {count} plugins"),
-                },
-                if chosen.len() == 1 { "is" } else { "are" }
-            );
+            println!("{}", all_up_to_date(chosen.len()));
         }
         Ok(if failed > 0 { 1 } else { 0 })
     }
