@@ -308,7 +308,7 @@ pub fn run_wizard(context: &Context<'_>, options: &WizardOptions) -> Result<i32>
     if applied.contains(&Component::Gateway) {
         writeln!(
             err,
-            "  mosaic gateway status           # the gateway's health and URL"
+            "  mosaic gateway status           # health, URL, and the dashboard to open in a browser"
         )?;
     }
     if environment.has_plugin("fleet") {
