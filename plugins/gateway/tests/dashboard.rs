@@ -602,6 +602,8 @@ async fn assets_are_revalidated_with_etags() {
         assert_eq!(again.status, StatusCode::NOT_MODIFIED);
         assert!(again.body.is_empty());
     }
+    let icon = fixture.get("/favicon.ico", &[]).await;
+    assert_eq!(icon.status, StatusCode::NO_CONTENT);
 }
 
 #[test]

@@ -24,6 +24,8 @@ use crate::usage_report::{format_usd, usage_query};
 pub const DEFAULT_SINCE: &str = "30d";
 /// The most days one chart draws (the newest ones).
 pub const MAX_DAYS: usize = 400;
+/// How far apart two cost labels above the bars must be (they are about 40 units wide).
+const COST_LABEL_SPACING: f64 = 48.0;
 /// Milliseconds in a day.
 const DAY_MS: i64 = 86_400_000;
 /// The SVG's own CSP: nothing may load or run, only its inline style applies.
@@ -170,17 +172,20 @@ pub fn render_chart(bars: &[DayBar]) -> String {
     svg.push_str(&format!(
         "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n\
          <text x=\"{}\" y=\"{baseline}\" text-anchor=\"end\">0</text>\n\
-         <text x=\"{LEFT}\" y=\"16\">Tokens per day (UTC)</text>\n",
+         <text x=\"{LEFT}\" y=\"16\">Tokens per day (UTC), ${} in total</text>\n",
         LEFT - 6.0,
         TOP + 4.0,
         escape_xml(&compact(highest)),
-        LEFT - 6.0
+        LEFT - 6.0,
+        escape_xml(&format_usd(total_cost))
     ));
     let slot = plot_width / bars.len() as f64;
     let bar_width = (slot * 0.8).max(1.0);
     // Labels every `step` bars so they never overlap.
     let label_step = (bars.len() as f64 / 12.0).ceil().max(1.0) as usize;
-    let cost_labels = bars.len() <= 16;
+    // A day's cost is written above its bar where it has room: at least
+    // COST_LABEL_SPACING from the last one written (every bar's tooltip has it too).
+    let mut last_cost_label = f64::NEG_INFINITY;
     for (index, bar) in bars.iter().enumerate() {
         let height = plot_height * bar.tokens as f64 / highest as f64;
         let x = LEFT + slot * index as f64 + (slot - bar_width) / 2.0;
@@ -197,7 +202,8 @@ pub fn render_chart(bars: &[DayBar]) -> String {
             escape_xml(&tooltip)
         ));
         let center = x + bar_width / 2.0;
-        if cost_labels && bar.tokens > 0 {
+        if bar.tokens > 0 && center - last_cost_label >= COST_LABEL_SPACING {
+            last_cost_label = center;
             svg.push_str(&format!(
                 "<text class=\"cost\" x=\"{center:.1}\" y=\"{:.1}\" text-anchor=\"middle\">${}</text>\n",
                 y - 4.0,
@@ -394,6 +400,31 @@ mod tests {
         );
         assert_eq!(bars[2].tokens, 10);
         assert!(fill_gaps(Vec::new(), (Some(first), Some(last))).is_empty());
+    }
+
+    #[test]
+    fn cost_labels_never_crowd_each_other() {
+        let first = day_number("2025-01-01").unwrap();
+        let bars: Vec<DayBar> = (0..60)
+            .map(|offset| bar(&day_label(first + offset), 100, 10_000))
+            .collect();
+        let svg = render_chart(&bars);
+        let labels: Vec<f64> = svg
+            .lines()
+            .filter(|line| line.starts_with("<text class=\"cost\""))
+            .map(|line| {
+                let x = line.split("x=\"").nth(1).unwrap();
+                x[..x.find('"').unwrap()].parse().unwrap()
+            })
+            .collect();
+        assert!(labels.len() > 1 && labels.len() < bars.len(), "{svg}");
+        assert!(labels
+            .windows(2)
+            .all(|pair| pair[1] - pair[0] >= COST_LABEL_SPACING));
+        // A lone day in a long range still says what it cost.
+        let mut sparse = fill_gaps(vec![bar("2025-01-20", 5, 12_345)], (Some(first), None));
+        sparse.extend((0..10).map(|offset| bar(&day_label(first + 20 + offset), 0, 0)));
+        assert!(render_chart(&sparse).contains(">$0.0123<"));
     }
 
     #[test]
