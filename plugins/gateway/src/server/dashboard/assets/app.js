@@ -456,6 +456,8 @@
           timing.completeMs = performance.now();
           timing.rows = rows.size;
         }
+        // "Ready" means the whole page, the navigation of the session included.
+        await session.catch(() => {});
         markRendered();
       } catch (failure) {
         if (failure.status !== 401) pageError(`Not up to date: ${failure.message} Retrying…`);
