@@ -58,10 +58,15 @@ struct Outcome {
 
 /// Sends streamed messages with `key` to `port` until the budget is used up (or
 /// a minute passed).
-fn hammer(port: u16, key: &str) -> Outcome {
-    let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 20, "stream": true,
+/// A streamed Messages request.
+fn message_body() -> String {
+    json!({"model": "claude-sonnet-4-5", "max_tokens": 20, "stream": true,
         "messages": [{"role": "user", "content": "Hello"}]})
-    .to_string();
+    .to_string()
+}
+
+fn hammer(port: u16, key: &str) -> Outcome {
+    let body = message_body();
     let mut outcome = Outcome::default();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
@@ -115,6 +120,21 @@ fn two_replicas_under_load_enforce_one_token_budget() {
     created.expect_code(0);
     let key = created.json()["key"].as_str().unwrap().to_string();
 
+    // Each replica serves one request of the budget first, so both are seen to
+    // spend it: in the rush below, which replica's clients get the rest is up to
+    // timing (on a loaded machine one replica's clients can take all of it).
+    for port in [a.port, b.port] {
+        let answer = http(
+            port,
+            "POST",
+            "/v1/messages",
+            &[("x-api-key", &key), ("anthropic-version", "2023-06-01")],
+            Some(&message_body()),
+        );
+        assert_eq!(answer.status, 200, "port {port}: {}", answer.body);
+    }
+    let warm_up = 2;
+
     let clients: Vec<_> = [a.port, b.port]
         .into_iter()
         .flat_map(|port| std::iter::repeat_n(port, CLIENTS_PER_REPLICA))
@@ -138,7 +158,7 @@ fn two_replicas_under_load_enforce_one_token_budget() {
             "a client never saw the budget used up: {outcome:?}"
         );
     }
-    let passed: u64 = outcomes.iter().map(|outcome| outcome.passed).sum();
+    let passed: u64 = warm_up + outcomes.iter().map(|outcome| outcome.passed).sum::<u64>();
     let answered = standin.answered();
     assert_eq!(answered.messages, passed, "{outcomes:?}");
 
@@ -168,17 +188,6 @@ fn two_replicas_under_load_enforce_one_token_budget() {
         "{total} tokens used with a budget of {BUDGET}: more than one request ({TOKENS_PER_REQUEST}) \
          over ({passed} requests passed: {outcomes:?})"
     );
-    // Both replicas served some of them.
-    let served_by_a: u64 = outcomes[..CLIENTS_PER_REPLICA]
-        .iter()
-        .map(|o| o.passed)
-        .sum();
-    let served_by_b: u64 = outcomes[CLIENTS_PER_REPLICA..]
-        .iter()
-        .map(|o| o.passed)
-        .sum();
-    assert!(served_by_a > 0 && served_by_b > 0, "{outcomes:?}");
-
     // A refused request says when the budget resets and is not to be retried soon.
     let refused = http(
         a.port,
