@@ -18,30 +18,32 @@ use crate::storage::keys::{UsageQuery, UsageRow};
 use crate::storage::{Role, StoreError};
 use crate::usage_report::{usage_query, UsageReport};
 
-/// The parameters of the query string; an unknown or repeated one is refused.
-fn parameters(query: Option<&str>) -> Result<[Option<&str>; 3], ApiError> {
-    let mut found: [Option<&str>; 3] = [None; 3];
+/// The values of the query string's parameters `names`, in that order: an empty
+/// value counts as absent; an unknown or repeated parameter is refused (naming it,
+/// cut to 40 characters, and the ones expected).
+pub fn query_parameters<'a, const N: usize>(
+    query: Option<&'a str>,
+    names: [&str; N],
+) -> Result<[Option<&'a str>; N], ApiError> {
+    let mut found: [Option<&str>; N] = [None; N];
     for pair in query
         .unwrap_or_default()
         .split('&')
         .filter(|pair| !pair.is_empty())
     {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let slot = match name {
-            "by" => 0,
-            "since" => 1,
-            "until" => 2,
-            other => {
-                return Err(ApiError::invalid(format!(
-                    "unknown query parameter `{other}`: expected by, since or until"
-                )))
-            }
+        let Some(slot) = names.iter().position(|known| *known == name) else {
+            return Err(ApiError::invalid(format!(
+                "unknown query parameter `{}`: expected {}",
+                name.chars().take(40).collect::<String>(),
+                names.join(", ")
+            )));
         };
         if found[slot].replace(value).is_some() {
             return Err(ApiError::invalid(format!("`{name}` is given twice")));
         }
     }
-    Ok(found)
+    Ok(found.map(|value| value.filter(|value| !value.is_empty())))
 }
 
 /// `GET /api/usage`.
@@ -50,7 +52,7 @@ pub async fn summary(
     signed_in: SignedIn,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let [by, since, until] = parameters(query.as_deref())?;
+    let [by, since, until] = query_parameters(query.as_deref(), ["by", "since", "until"])?;
     let mut query = usage_query(
         by.unwrap_or("key"),
         since,
@@ -76,4 +78,18 @@ pub async fn summarize_for(
         query.user_id = Some(user.id);
     }
     state.backend().usage.summarize(query).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_ignore_empty_values_and_refuse_others() {
+        let [since, until] =
+            query_parameters(Some("since=&until=2025-03-01"), ["since", "until"]).unwrap();
+        assert_eq!((since, until), (None, Some("2025-03-01")));
+        assert!(query_parameters(Some("by=day"), ["since", "until"]).is_err());
+        assert!(query_parameters(Some("since=1d&since=2d"), ["since", "until"]).is_err());
+    }
 }

@@ -17,7 +17,7 @@ use super::super::error::ApiError;
 use super::super::AppState;
 use crate::clock::{civil_from_days, days_from_civil, unix_now};
 use crate::keys::FieldNames;
-use crate::server::usage_api::summarize_for;
+use crate::server::usage_api::{query_parameters, summarize_for};
 use crate::usage_report::{format_usd, usage_query};
 
 /// The range shown when the request names no start.
@@ -227,46 +227,17 @@ pub fn render_chart(bars: &[DayBar]) -> String {
     svg
 }
 
-/// `since` and `until` of the query string (empty values count as absent); any
-/// other parameter is refused.
-fn range(query: Option<&str>) -> Result<(Option<String>, Option<String>), ApiError> {
-    let mut since = None;
-    let mut until = None;
-    for pair in query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-    {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let slot = match name {
-            "since" => &mut since,
-            "until" => &mut until,
-            other => {
-                return Err(ApiError::invalid(format!(
-                    "unknown query parameter `{}`: expected since or until",
-                    other.chars().take(40).collect::<String>()
-                )))
-            }
-        };
-        if slot.replace(value.to_string()).is_some() {
-            return Err(ApiError::invalid(format!("`{name}` is given twice")));
-        }
-    }
-    let present = |value: Option<String>| value.filter(|value| !value.is_empty());
-    Ok((present(since), present(until)))
-}
-
 /// `GET /api/usage/chart.svg`.
 pub async fn usage_chart(
     State(state): State<AppState>,
     signed_in: SignedIn,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (since, until) = range(query.as_deref())?;
+    let [since, until] = query_parameters(query.as_deref(), ["since", "until"])?;
     let mut query = usage_query(
         "day",
-        Some(since.as_deref().unwrap_or(DEFAULT_SINCE)),
-        until.as_deref(),
+        Some(since.unwrap_or(DEFAULT_SINCE)),
+        until,
         unix_now(),
         FieldNames::Json,
     )
@@ -440,15 +411,5 @@ mod tests {
         );
         assert_eq!(bars.len(), MAX_DAYS);
         assert_eq!(bars.last().unwrap().day, "2021-12-31");
-    }
-
-    #[test]
-    fn the_range_ignores_empty_values_and_refuses_others() {
-        assert_eq!(
-            range(Some("since=&until=2025-03-01")).unwrap(),
-            (None, Some("2025-03-01".into()))
-        );
-        assert!(range(Some("by=day")).is_err());
-        assert!(range(Some("since=1d&since=2d")).is_err());
     }
 }
