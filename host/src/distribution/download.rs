@@ -23,6 +23,8 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _, Result};
 use sha2::{Digest, Sha256};
 
+use super::hex;
+
 /// How long connecting to a server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -436,11 +438,6 @@ pub fn download(
     file.sync_all()
         .with_context(|| format!("cannot write {}", temp.display()))?;
     Ok(downloaded)
-}
-
-/// Lowercase hex of bytes.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]

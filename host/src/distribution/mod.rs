@@ -18,3 +18,8 @@ pub mod select;
 pub mod signing;
 pub mod sources;
 pub mod trust_store;
+
+/// Lower-case hex digits of `bytes` (sha256 sums as indexes and records write them).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -93,10 +93,7 @@ pub fn remove(plugin_dir: &Path, name: &str) -> Result<()> {
 /// Lowercase hex sha256 of bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    super::hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

@@ -37,11 +37,16 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     }
 }
 
+/// Lower-case hex digits of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// A new random token: 32 bytes from the OS, as 64 lower-case hex digits.
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex(&bytes)
 }
 
 /// Whether `text` has the shape of a token from [`new_token`].

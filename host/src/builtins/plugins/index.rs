@@ -328,12 +328,7 @@ fn hash_file(path: &Path) -> Result<(u64, String)> {
         hasher.update(&buffer[..read]);
         size += read as u64;
     }
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    Ok((size, hex))
+    Ok((size, crate::distribution::hex(&hasher.finalize())))
 }
 
 /// The index as JSON: checked with [`Index::parse`] (a broken index is never

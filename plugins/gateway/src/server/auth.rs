@@ -24,7 +24,7 @@ use serde_json::json;
 use super::error::{ApiError, ApiJson};
 use super::AppState;
 use crate::clock::unix_now;
-use crate::secrets::{looks_like_token, new_token, token_hash};
+use crate::secrets::{hex, looks_like_token, new_token, token_hash};
 use crate::storage::{Limit, Role, Session, TokenHash};
 use sha2::{Digest, Sha256};
 
@@ -76,10 +76,9 @@ const CSRF_CONTEXT: &str = "mosaic-csrf-v1:";
 
 /// The CSRF token of a session: hex(sha256("mosaic-csrf-v1:" + session token)).
 pub fn csrf_token(session_token: &str) -> String {
-    Sha256::digest(format!("{CSRF_CONTEXT}{session_token}").as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex(&Sha256::digest(
+        format!("{CSRF_CONTEXT}{session_token}").as_bytes(),
+    ))
 }
 
 /// A request with a valid session.

@@ -44,7 +44,7 @@ use super::{
     Role, Session, SessionStore, StoreError, TokenHash, User,
 };
 use crate::clock::unix_now;
-use crate::secrets::new_token;
+use crate::secrets::{hex, new_token};
 use crate::settings::{redact_url, Secret};
 
 /// The prefix of every key the gateway uses.
@@ -212,10 +212,6 @@ impl StoredSession {
             expires_at: self.expires_at,
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn parse_hex_hash(text: &str) -> Option<TokenHash> {

@@ -226,11 +226,7 @@ async fn users_page(State(state): State<AppState>, request: Request) -> Response
 
 /// A strong ETag for `body`: its SHA-256 (the first 16 bytes, hex), quoted.
 pub fn etag_of(body: &[u8]) -> String {
-    let hex: String = Sha256::digest(body)[..16]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", crate::secrets::hex(&Sha256::digest(body)[..16]))
 }
 
 /// Whether `If-None-Match` lists `etag` (or `*`); weak forms match too.
